@@ -1,0 +1,140 @@
+//! THE table of who may do what. Every permission decision in the product is made here.
+
+use super::Role;
+
+/// Something a member may try to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read the team list.
+    ViewTeam,
+    /// Invite a new member with the given role.
+    Invite(Role),
+    /// Read the audit log.
+    ViewAudit,
+}
+
+/// Why an action is refused: a sentence for the person who tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied(pub &'static str);
+
+/// One requested change to a member.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberChange {
+    pub target_role: Role,
+    pub new_role: Option<Role>,
+    pub is_self: bool,
+}
+
+/// May a member with `role` do `action`?
+pub fn check(role: Role, action: Action) -> Result<(), Denied> {
+    let allowed = match action {
+        Action::ViewTeam => true,
+        Action::ViewAudit => role.is_admin(),
+        Action::Invite(new_role) => match role {
+            Role::Owner => true,
+            Role::Manager => !new_role.is_admin(),
+            Role::Sales | Role::Accounting => false,
+        },
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied(match action {
+            Action::ViewTeam => "You cannot view the team.",
+            Action::ViewAudit => "Only an Owner or Manager can view the audit log.",
+            Action::Invite(r) if role == Role::Manager && r.is_admin() => {
+                "Only an Owner can invite an Owner or Manager."
+            }
+            Action::Invite(_) => "Only an Owner or Manager can invite members.",
+        }))
+    }
+}
+
+/// May a member with `role` make `change` to a teammate? The "keep one active Owner" rule
+/// needs the team's state and is checked by the caller inside its transaction.
+pub fn check_member_change(role: Role, change: MemberChange) -> Result<(), Denied> {
+    if !role.is_admin() {
+        return Err(Denied("Only an Owner or Manager can change team members."));
+    }
+    if change.is_self {
+        return Err(Denied("You cannot change your own role or deactivate yourself."));
+    }
+    if role == Role::Manager {
+        if change.target_role.is_admin() {
+            return Err(Denied("A Manager cannot change an Owner or another Manager."));
+        }
+        if change.new_role.is_some_and(Role::is_admin) {
+            return Err(Denied("Only an Owner can make someone an Owner or Manager."));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Role::*;
+
+    #[test]
+    fn invitations() {
+        // (inviter, invitee role, allowed)
+        let table = [
+            (Owner, Owner, true),
+            (Owner, Manager, true),
+            (Owner, Sales, true),
+            (Owner, Accounting, true),
+            (Manager, Owner, false),
+            (Manager, Manager, false),
+            (Manager, Sales, true),
+            (Manager, Accounting, true),
+            (Sales, Sales, false),
+            (Accounting, Sales, false),
+        ];
+        for (inviter, invitee, allowed) in table {
+            assert_eq!(
+                check(inviter, Action::Invite(invitee)).is_ok(),
+                allowed,
+                "{inviter:?} invites {invitee:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn audit_is_for_owners_and_managers() {
+        for role in Role::ALL {
+            assert_eq!(check(role, Action::ViewAudit).is_ok(), role.is_admin());
+            assert!(check(role, Action::ViewTeam).is_ok());
+        }
+    }
+
+    #[test]
+    fn member_changes() {
+        let change = |target_role, new_role, is_self| MemberChange {
+            target_role,
+            new_role,
+            is_self,
+        };
+        // (actor, target, new role, self, allowed)
+        let table = [
+            (Owner, Owner, Some(Sales), false, true),
+            (Owner, Manager, Some(Owner), false, true),
+            (Owner, Owner, Some(Sales), true, false),
+            (Manager, Sales, Some(Accounting), false, true),
+            (Manager, Sales, None, false, true),
+            (Manager, Sales, Some(Manager), false, false),
+            (Manager, Sales, Some(Owner), false, false),
+            (Manager, Manager, Some(Sales), false, false),
+            (Manager, Owner, None, false, false),
+            (Manager, Manager, None, true, false),
+            (Sales, Sales, None, false, false),
+            (Accounting, Sales, None, false, false),
+        ];
+        for (actor, target, new_role, is_self, allowed) in table {
+            assert_eq!(
+                check_member_change(actor, change(target, new_role, is_self)).is_ok(),
+                allowed,
+                "{actor:?} changes {target:?} to {new_role:?} (self: {is_self})"
+            );
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The JSON API under `/api/v1`, as shared/API.md defines it. Handlers translate between
+//! JSON and the use cases in `service`; they hold no rules of their own.
+
+mod accounts;
+mod audit;
+mod team;
+
+use axum::http::HeaderMap;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use crate::domain::Role;
+use crate::store::accounts::Account;
+use crate::store::users::User;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Leadroute API", version = "1", description = "Lead assignment and auto-routing. See shared/API.md for the contract."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::http::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every API route, with its OpenAPI description gathered from the handlers.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(accounts::router())
+        .merge(team::router())
+        .merge(audit::router())
+}
+
+/// The OpenAPI document, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().into_openapi()
+}
+
+/// A member as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserJson {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+impl From<User> for UserJson {
+    fn from(u: User) -> Self {
+        Self { id: u.id, name: u.name, email: u.email, role: u.role, active: u.active }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountJson {
+    pub id: String,
+    pub name: String,
+}
+
+impl From<Account> for AccountJson {
+    fn from(a: Account) -> Self {
+        Self { id: a.id, name: a.name }
+    }
+}
+
+/// A reference to a member: who did something, who owns something.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// The base URL the caller reached us on, for links we hand out.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| state.config.listen.to_string(), str::to_owned);
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}

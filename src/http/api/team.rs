@@ -1,0 +1,168 @@
+//! Settings -> Team over the API: members, invitations, role and active changes.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{base_url, UserJson};
+use crate::app::AppState;
+use crate::domain::Role;
+use crate::error::{Error, Result};
+use crate::http::auth::ApiUser;
+use crate::http::error::ErrorBody;
+use crate::http::extract::ApiJson;
+use crate::http::rfc3339;
+use crate::service::team::{self, InviteInput, MemberUpdate};
+use crate::store::sessions::Kind;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(invite))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(update_member))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamResponse {
+    /// In team order: the order members joined.
+    members: Vec<UserJson>,
+}
+
+/// The team, in the order members joined. Any role.
+#[utoipa::path(get, path = "/api/v1/team", tag = "team", security(("bearer" = [])),
+    responses((status = 200, body = TeamResponse), (status = 401, body = ErrorBody)))]
+async fn list_members(State(state): State<AppState>, caller: ApiUser) -> Result<Json<TeamResponse>> {
+    let members = team::members(&state.db, &caller.actor).await?;
+    Ok(Json(TeamResponse { members: members.into_iter().map(Into::into).collect() }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InviteRequest {
+    email: Option<String>,
+    name: Option<String>,
+    /// owner, manager, sales or accounting.
+    role: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationJson {
+    id: String,
+    email: String,
+    name: String,
+    role: Role,
+    /// The secret of the link; shown only in this response.
+    token: String,
+    /// The page where the invitee sets a password.
+    accept_url: String,
+    expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteResponse {
+    invitation: InvitationJson,
+}
+
+/// Invite a member. Owner or Manager; only an Owner may invite an Owner or Manager.
+#[utoipa::path(post, path = "/api/v1/team/invitations", tag = "team", security(("bearer" = [])),
+    request_body = InviteRequest,
+    responses((status = 201, body = InviteResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "Email already has an account", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<InviteRequest>,
+) -> Result<(StatusCode, Json<InviteResponse>)> {
+    let input = InviteInput { email: body.email, name: body.name, role: body.role };
+    let invited = team::invite(&state.db, &caller.actor, input).await?;
+    let inv = invited.invitation;
+    let accept_url = format!("{}/invitations/{}", base_url(&state, &headers), invited.token);
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteResponse {
+            invitation: InvitationJson {
+                id: inv.id,
+                email: inv.email,
+                name: inv.name,
+                role: inv.role,
+                token: invited.token,
+                accept_url,
+                expires_at: rfc3339(inv.expires_at),
+            },
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcceptRequest {
+    /// At least 8 characters.
+    password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptResponse {
+    user: UserJson,
+    token: String,
+}
+
+/// Accept an invitation: the new member is active and signed in.
+#[utoipa::path(post, path = "/api/v1/invitations/{token}/accept", tag = "team",
+    params(("token" = String, Path, description = "The invitation's token")),
+    request_body = AcceptRequest,
+    responses((status = 201, body = AcceptResponse), (status = 400, body = ErrorBody),
+        (status = 404, description = "Unknown, used or expired invitation", body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<AcceptRequest>,
+) -> Result<(StatusCode, Json<AcceptResponse>)> {
+    let signed_in = team::accept(&state.db, &token, body.password.as_deref(), Kind::Api).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AcceptResponse { user: signed_in.user.into(), token: signed_in.token }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberPatch {
+    /// owner, manager, sales or accounting.
+    role: Option<String>,
+    active: Option<bool>,
+}
+
+/// Change a member's role or active flag. Owner or Manager, under the team rules.
+#[utoipa::path(patch, path = "/api/v1/team/{user_id}", tag = "team", security(("bearer" = [])),
+    params(("user_id" = String, Path)),
+    request_body = MemberPatch,
+    responses((status = 200, body = UserJson), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Would leave no active Owner", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn update_member(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<MemberPatch>,
+) -> Result<Json<UserJson>> {
+    let role = match body.role {
+        None => None,
+        Some(raw) => Some(team::parse_role(Some(&raw)).map_err(|why| Error::field("role", why))?),
+    };
+    let user = team::update_member(
+        &state.db,
+        &caller.actor,
+        &user_id,
+        MemberUpdate { role, active: body.active },
+    )
+    .await?;
+    Ok(Json(user.into()))
+}

@@ -1,0 +1,142 @@
+//! HTTP: the JSON API, the HTML pages, authentication and the error body.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod ops;
+pub mod web;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+
+/// Largest JSON body the authenticated API accepts.
+const API_BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api::router().split_for_parts();
+    let api = api
+        .route("/api/v1/openapi.json", axum::routing::get(ops::openapi_json))
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .layer(middleware::from_fn(api_error_bodies));
+    Router::new()
+        .merge(api)
+        .merge(web::router())
+        .merge(ops::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::middleware))
+        .layer(security_headers())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if auth::is_api_path(uri.path()) {
+        crate::error::Error::NotFound.into_response()
+    } else {
+        web::error_page(crate::error::Error::NotFound)
+    }
+}
+
+/// Every API error carries the contract's JSON body, even when the framework produced it
+/// (unknown route, wrong method, unreadable query string).
+async fn api_error_bodies(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        if let Some(err) = error::for_status(status) {
+            let mut fixed = (status, axum::Json(err.body())).into_response();
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                fixed.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            return fixed;
+        }
+    }
+    response
+}
+
+type HeaderLayer = SetResponseHeaderLayer<HeaderValue>;
+
+fn security_headers() -> tower::layer::util::Stack<
+    HeaderLayer,
+    tower::layer::util::Stack<HeaderLayer, tower::layer::util::Stack<HeaderLayer, HeaderLayer>>,
+> {
+    use tower::layer::util::Stack;
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+               object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    Stack::new(
+        SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        ),
+        Stack::new(
+            SetResponseHeaderLayer::if_not_present(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            Stack::new(
+                SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ),
+                SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ),
+            ),
+        ),
+    )
+}
+
+fn to_datetime(ms: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Epoch milliseconds as an RFC 3339 UTC time, the API's time format.
+pub fn rfc3339(ms: i64) -> String {
+    to_datetime(ms)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// "2026-11-28" for pages.
+pub fn date_display(ms: i64) -> String {
+    let d = to_datetime(ms);
+    format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// "2026-11-28 09:41" (UTC) for pages.
+pub fn datetime_display(ms: i64) -> String {
+    let d = to_datetime(ms);
+    format!("{} {:02}:{:02}", date_display(ms), d.hour(), d.minute())
+}
+
+/// A status with the API's error body, for handlers outside the API router.
+pub fn status_error(status: StatusCode) -> Response {
+    match error::for_status(status) {
+        Some(err) => (status, axum::Json(err.body())).into_response(),
+        None => status.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_000_000_123), "2026-11-18T09:46:40.123Z");
+        assert_eq!(super::datetime_display(1_795_000_000_123), "2026-11-18 09:46");
+    }
+}

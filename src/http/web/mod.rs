@@ -1,0 +1,113 @@
+//! The HTML pages: server-rendered, working without JavaScript.
+
+mod audit_page;
+mod auth_pages;
+mod team_page;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+use crate::error::Error;
+use crate::http::auth::{MaybeWebUser, WebUser, SESSION_COOKIE};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/signup", get(auth_pages::signup_page).post(auth_pages::signup))
+        .route("/signin", get(auth_pages::signin_page).post(auth_pages::signin))
+        .route("/signout", post(auth_pages::signout))
+        .route("/invitations/{token}", get(auth_pages::accept_page).post(auth_pages::accept))
+        .route("/settings/team", get(team_page::show))
+        .route("/settings/team/invitations", post(team_page::invite))
+        .route("/settings/team/{user_id}", post(team_page::update_member))
+        .route("/audit", get(audit_page::show))
+}
+
+/// What the header shows for a signed-in member.
+pub struct Nav {
+    pub user_name: String,
+    pub account_name: String,
+    pub is_admin: bool,
+    pub csrf_token: String,
+    /// Which main-navigation entry is the current page.
+    pub section: &'static str,
+}
+
+impl Nav {
+    pub fn new(user: &WebUser, section: &'static str) -> Self {
+        Self {
+            user_name: user.actor.user.name.clone(),
+            account_name: user.actor.account.name.clone(),
+            is_admin: user.actor.user.role.is_admin(),
+            csrf_token: user.csrf_token().to_owned(),
+            section,
+        }
+    }
+}
+
+async fn home(MaybeWebUser(user): MaybeWebUser) -> Redirect {
+    match user {
+        Some(_) => Redirect::to("/settings/team"),
+        None => Redirect::to("/signin"),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    nav: Option<Nav>,
+    heading: String,
+    message: String,
+}
+
+/// An error as a page, with the error's status.
+pub fn error_page(err: Error) -> Response {
+    error_page_for(None, err)
+}
+
+pub fn error_page_for(user: Option<&WebUser>, err: Error) -> Response {
+    let status = err.status();
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::UNAUTHORIZED => "Please sign in",
+        StatusCode::CONFLICT => "That changed in the meantime",
+        StatusCode::TOO_MANY_REQUESTS => "Slow down",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let message = match err {
+        Error::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
+        other => other.public_message(),
+    };
+    let page = ErrorPage { nav: user.map(|u| Nav::new(u, "")), heading: heading.into(), message };
+    (status, page).into_response()
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, and Secure when we are served over https.
+fn session_cookie(token: &str, secure: bool, max_age_secs: i64) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let value = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
+    crate::http::api::base_url(state, headers).starts_with("https://")
+}
+
+/// Signs the browser in and sends it to `to`.
+fn signed_in_redirect(state: &AppState, headers: &HeaderMap, token: &str, to: &str) -> Response {
+    let max_age = crate::service::accounts::SESSION_TTL_MS / 1000;
+    let mut response = Redirect::to(to).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(token, is_https(state, headers), max_age));
+    response
+}

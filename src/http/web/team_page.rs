@@ -1,0 +1,237 @@
+//! Settings -> Team: the member list, role changes, (de)activation and invitations.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::auth_pages::form_failure;
+use super::{error_page_for, Nav};
+use crate::app::AppState;
+use crate::domain::permissions::{self, Action, MemberChange};
+use crate::domain::validate::FieldErrors;
+use crate::domain::Role;
+use crate::error::{Error, Result};
+use crate::http::api::base_url;
+use crate::http::auth::WebUser;
+use crate::http::date_display;
+use crate::service::team::{self, InviteInput, MemberUpdate};
+use crate::store::users::User;
+
+pub struct MemberRow {
+    id: String,
+    name: String,
+    email: String,
+    role: &'static str,
+    role_label: &'static str,
+    active: bool,
+    is_you: bool,
+    /// The roles the viewer may give this member; empty when they may not change it.
+    role_choices: Vec<(&'static str, &'static str)>,
+    can_toggle: bool,
+}
+
+pub struct PendingRow {
+    name: String,
+    email: String,
+    role: &'static str,
+    created: String,
+}
+
+pub struct InviteLink {
+    name: String,
+    email: String,
+    url: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "team.html")]
+pub struct TeamPage {
+    nav: Option<Nav>,
+    csrf_token: String,
+    members: Vec<MemberRow>,
+    can_manage: bool,
+    can_invite: bool,
+    invite_roles: Vec<(&'static str, &'static str)>,
+    pending: Vec<PendingRow>,
+    invite_email: String,
+    invite_name: String,
+    invite_role: String,
+    errors: FieldErrors,
+    invite_link: Option<InviteLink>,
+    notice: Option<&'static str>,
+    page_error: Option<String>,
+}
+
+fn member_row(viewer: &User, member: User) -> MemberRow {
+    let is_self = viewer.id == member.id;
+    let change = |new_role| MemberChange { target_role: member.role, new_role, is_self };
+    let role_choices = if permissions::check_member_change(viewer.role, change(None)).is_ok() {
+        Role::ALL
+            .into_iter()
+            .filter(|r| *r == member.role || permissions::check_member_change(viewer.role, change(Some(*r))).is_ok())
+            .map(|r| (r.as_str(), r.label()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    MemberRow {
+        can_toggle: !role_choices.is_empty(),
+        role_choices,
+        id: member.id,
+        name: member.name,
+        email: member.email,
+        role: member.role.as_str(),
+        role_label: member.role.label(),
+        active: member.active,
+        is_you: is_self,
+    }
+}
+
+async fn page(state: &AppState, user: &WebUser) -> Result<TeamPage> {
+    let members = team::members(&state.db, &user.actor).await?;
+    let pending = team::pending_invitations(&state.db, &user.actor).await?;
+    let viewer = &user.actor.user;
+    let invite_roles: Vec<_> = Role::ALL
+        .into_iter()
+        .filter(|r| permissions::check(viewer.role, Action::Invite(*r)).is_ok())
+        .map(|r| (r.as_str(), r.label()))
+        .collect();
+    Ok(TeamPage {
+        nav: Some(Nav::new(user, "team")),
+        csrf_token: user.csrf_token().to_owned(),
+        members: members.into_iter().map(|m| member_row(viewer, m)).collect(),
+        can_manage: viewer.role.is_admin(),
+        can_invite: !invite_roles.is_empty(),
+        invite_roles,
+        pending: pending
+            .into_iter()
+            .map(|p| PendingRow { name: p.name, email: p.email, role: p.role.label(), created: date_display(p.created_at) })
+            .collect(),
+        invite_email: String::new(),
+        invite_name: String::new(),
+        invite_role: Role::Sales.as_str().to_owned(),
+        errors: FieldErrors::default(),
+        invite_link: None,
+        notice: None,
+        page_error: None,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamQuery {
+    done: Option<String>,
+}
+
+pub async fn show(State(state): State<AppState>, user: WebUser, Query(query): Query<TeamQuery>) -> Response {
+    match page(&state, &user).await {
+        Ok(mut page) => {
+            page.notice = match query.done.as_deref() {
+                Some("role") => Some("Role changed."),
+                Some("deactivated") => Some("Member deactivated. They are signed out everywhere."),
+                Some("reactivated") => Some("Member reactivated. They can sign in again."),
+                _ => None,
+            };
+            page.into_response()
+        }
+        Err(err) => error_page_for(Some(&user), err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    email: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: WebUser,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let input = InviteInput { email: form.email.clone(), name: form.name.clone(), role: form.role.clone() };
+    let outcome = team::invite(&state.db, &user.actor, input).await;
+    let mut page = match page(&state, &user).await {
+        Ok(page) => page,
+        Err(err) => return error_page_for(Some(&user), err),
+    };
+    match outcome {
+        Ok(invited) => {
+            page.invite_link = Some(InviteLink {
+                url: format!("{}/invitations/{}", base_url(&state, &headers), invited.token),
+                name: invited.invitation.name,
+                email: invited.invitation.email,
+            });
+            (StatusCode::CREATED, page).into_response()
+        }
+        Err(err) => {
+            let (status, errors, form_error) = form_failure(err);
+            page.errors = errors;
+            page.page_error = form_error;
+            page.invite_email = form.email.unwrap_or_default();
+            page.invite_name = form.name.unwrap_or_default();
+            page.invite_role = form.role.unwrap_or_default();
+            (status, page).into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberForm {
+    role: Option<String>,
+    active: Option<String>,
+}
+
+pub async fn update_member(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(user_id): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    let parsed = (|| -> Result<MemberUpdate> {
+        let role = match form.role.as_deref() {
+            None => None,
+            Some(raw) => Some(team::parse_role(Some(raw)).map_err(|why| Error::field("role", why))?),
+        };
+        let active = match form.active.as_deref() {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err(Error::field("active", "must be true or false")),
+        };
+        Ok(MemberUpdate { role, active })
+    })();
+    let result = match parsed {
+        Ok(change) => team::update_member(&state.db, &user.actor, &user_id, change.clone())
+            .await
+            .map(|_| change),
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(change) => {
+            let done = match change.active {
+                Some(false) => "deactivated",
+                Some(true) => "reactivated",
+                None => "role",
+            };
+            Redirect::to(&format!("/settings/team?done={done}")).into_response()
+        }
+        Err(Error::NotFound) => error_page_for(Some(&user), Error::NotFound),
+        Err(err) => match page(&state, &user).await {
+            Ok(mut page) => {
+                let status = err.status();
+                page.page_error = Some(match err {
+                    Error::Validation(fields) => fields.0.values().next().cloned().unwrap_or_default(),
+                    other => other.public_message(),
+                });
+                (status, page).into_response()
+            }
+            Err(err) => error_page_for(Some(&user), err),
+        },
+    }
+}

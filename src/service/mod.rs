@@ -1,0 +1,23 @@
+//! The use cases: the one path every write takes, whichever channel it comes from
+//! (JSON API, HTML pages, and later the public form and the assistant).
+
+pub mod accounts;
+pub mod audit;
+pub mod secrets;
+pub mod team;
+
+use crate::store::accounts::Account;
+use crate::store::users::User;
+
+/// The signed-in member a use case acts for.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub account: Account,
+}
+
+impl Actor {
+    pub fn account_id(&self) -> &str {
+        &self.account.id
+    }
+}

@@ -1,0 +1,226 @@
+//! Settings -> Team: listing, inviting, accepting an invitation, changing roles and
+//! (de)activating members.
+
+use serde_json::json;
+
+use super::accounts::{start_session, unique_email, SignedIn};
+use super::{secrets, Actor};
+use crate::domain::permissions::{self, Action, MemberChange};
+use crate::domain::validate::{self, EmailAddress, FieldErrors};
+use crate::domain::Role;
+use crate::error::{Error, Result};
+use crate::store::invitations::{self, Invitation, NewInvitation};
+use crate::store::sessions::{self, Kind};
+use crate::store::users::{self, NewUser, User};
+use crate::store::{accounts, audit, now_ms, Db};
+
+/// How long an invitation link works.
+pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+pub async fn members(db: &Db, actor: &Actor) -> Result<Vec<User>> {
+    permissions::check(actor.user.role, Action::ViewTeam)?;
+    let mut conn = db.conn().await?;
+    Ok(users::list(&mut conn, actor.account_id()).await?)
+}
+
+/// Invitations still waiting to be accepted (shown to those who may invite).
+pub async fn pending_invitations(db: &Db, actor: &Actor) -> Result<Vec<Invitation>> {
+    if !actor.user.role.is_admin() {
+        return Ok(Vec::new());
+    }
+    let mut conn = db.conn().await?;
+    Ok(invitations::list_pending(&mut conn, actor.account_id(), now_ms()).await?)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct InviteInput {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+}
+
+/// A new invitation and the secret token of its link (shown once, stored only as a hash).
+#[derive(Debug, Clone)]
+pub struct Invited {
+    pub invitation: Invitation,
+    pub token: String,
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %actor.account_id()))]
+pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invited> {
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", EmailAddress::parse(input.email.as_deref().unwrap_or_default()));
+    let name = errors.check("name", validate::required_text(input.name.as_deref(), validate::NAME_MAX));
+    let role = errors.check("role", parse_role(input.role.as_deref()));
+    // Permission first when the role is known: a Manager inviting a Manager is a 403, not a 422.
+    if let Some(role) = role {
+        permissions::check(actor.user.role, Action::Invite(role))?;
+    } else {
+        permissions::check(actor.user.role, Action::Invite(Role::Sales))?;
+    }
+    let (Some(email), Some(name), Some(role)) = (email, name, role) else {
+        return Err(Error::Validation(errors));
+    };
+
+    let token = secrets::new_token();
+    let id = secrets::new_id();
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    if users::email_taken(&mut tx, email.as_str()).await? {
+        return Err(Error::conflict("Someone with that email address already has an account."));
+    }
+    invitations::revoke_pending(&mut tx, actor.account_id(), email.as_str(), now).await?;
+    let new = NewInvitation {
+        id: &id,
+        account_id: actor.account_id(),
+        email: email.as_str(),
+        name: &name,
+        role,
+        token_hash: &secrets::token_hash(&token),
+        invited_by: &actor.user.id,
+        expires_at: now + INVITATION_TTL_MS,
+    };
+    invitations::insert(&mut tx, &new, now).await?;
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "team.invited",
+            target: &format!("invitation:{id}"),
+            before: None,
+            after: Some(json!({"email": email.as_str(), "name": name, "role": role})),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let invitation = Invitation {
+        id,
+        account_id: actor.account_id().to_owned(),
+        email: email.into_string(),
+        name,
+        role,
+        invited_by: actor.user.id.clone(),
+        created_at: now,
+        expires_at: now + INVITATION_TTL_MS,
+    };
+    Ok(Invited { invitation, token })
+}
+
+/// The invitation behind a link, if it can still be used.
+pub async fn find_invitation(db: &Db, token: &str) -> Result<Invitation> {
+    let mut conn = db.conn().await?;
+    invitations::find_pending(&mut conn, &secrets::token_hash(token), now_ms())
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// Accepts an invitation: creates the active member and signs them in.
+#[tracing::instrument(skip_all)]
+pub async fn accept(db: &Db, token: &str, password: Option<&str>, kind: Kind) -> Result<SignedIn> {
+    // Unknown, used and expired links are 404 before anything else is looked at.
+    find_invitation(db, token).await?;
+    let password = validate::password(password).map_err(|why| Error::field("password", why))?;
+    let password_hash = secrets::hash_password(password).await?;
+
+    let now = now_ms();
+    let user_id = secrets::new_id();
+    let mut tx = db.begin_write().await?;
+    let invitation = invitations::find_pending(&mut tx, &secrets::token_hash(token), now)
+        .await?
+        .ok_or(Error::NotFound)?;
+    db.lock_account(&mut tx, &invitation.account_id).await?;
+    if !invitations::mark_accepted(&mut tx, &invitation.account_id, &invitation.id, now).await? {
+        return Err(Error::NotFound);
+    }
+    if users::email_taken(&mut tx, &invitation.email).await? {
+        return Err(super::accounts::email_taken());
+    }
+    let new_user = NewUser {
+        id: &user_id,
+        account_id: &invitation.account_id,
+        name: &invitation.name,
+        email: &invitation.email,
+        password_hash: &password_hash,
+        role: invitation.role,
+    };
+    users::insert(&mut tx, &new_user, now).await.map_err(unique_email)?;
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: &invitation.account_id,
+            actor_id: Some(&user_id),
+            action: "team.joined",
+            target: &format!("user:{user_id}"),
+            before: None,
+            after: Some(json!({"email": invitation.email, "name": invitation.name,
+                               "role": invitation.role, "invitation": invitation.id})),
+        },
+        now,
+    )
+    .await?;
+    let account = accounts::get(&mut tx, &invitation.account_id).await?.ok_or(Error::NotFound)?;
+    let user = users::get(&mut tx, &account.id, &user_id).await?.ok_or(Error::NotFound)?;
+    let (token, csrf_token) = start_session(&mut tx, &account.id, &user.id, kind, now).await?;
+    tx.commit().await?;
+    Ok(SignedIn { account, user, token, csrf_token })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct MemberUpdate {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+pub fn parse_role(raw: Option<&str>) -> Result<Role, String> {
+    match raw.map(str::trim) {
+        None | Some("") => Err("is required".into()),
+        Some(r) => Role::parse(r).ok_or_else(|| "must be one of owner, manager, sales, accounting".into()),
+    }
+}
+
+/// Changes a member's role and/or active flag under every rule of the contract.
+#[tracing::instrument(skip_all, fields(account_id = %actor.account_id(), user_id))]
+pub async fn update_member(db: &Db, actor: &Actor, user_id: &str, change: MemberUpdate) -> Result<User> {
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    db.lock_account(&mut tx, actor.account_id()).await?;
+    let target = users::get(&mut tx, actor.account_id(), user_id).await?.ok_or(Error::NotFound)?;
+    permissions::check_member_change(
+        actor.user.role,
+        MemberChange {
+            target_role: target.role,
+            new_role: change.role,
+            is_self: target.id == actor.user.id,
+        },
+    )?;
+    let role = change.role.unwrap_or(target.role);
+    let active = change.active.unwrap_or(target.active);
+    if role == target.role && active == target.active {
+        return Ok(target);
+    }
+    users::update_role_active(&mut tx, actor.account_id(), &target.id, role, active, now).await?;
+    if users::count_active_owners(&mut tx, actor.account_id()).await? == 0 {
+        return Err(Error::conflict("The team must keep at least one active Owner."));
+    }
+    if !active {
+        // Signed out everywhere at once; sign-in also checks `active` on every request.
+        sessions::delete_for_user(&mut tx, actor.account_id(), &target.id).await?;
+    }
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "team.updated",
+            target: &format!("user:{}", target.id),
+            before: Some(json!({"role": target.role, "active": target.active})),
+            after: Some(json!({"role": role, "active": active})),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(User { role, active, ..target })
+}

@@ -1,0 +1,46 @@
+//! `leadroute check`: invariants of the stored data, each a query that lists violations.
+
+use super::Db;
+
+/// (what must hold, a query returning one text row per violation)
+const INVARIANTS: &[(&str, &str)] = &[
+    (
+        "every account has at least one active Owner",
+        "SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM users u \
+         WHERE u.account_id = a.id AND u.role = 'owner' AND u.active = 1)",
+    ),
+    (
+        "every session belongs to a member of its own account",
+        "SELECT s.user_id FROM sessions s LEFT JOIN users u \
+         ON u.id = s.user_id AND u.account_id = s.account_id WHERE u.id IS NULL",
+    ),
+    (
+        "every invitation was sent by a member of its own account",
+        "SELECT i.id FROM invitations i LEFT JOIN users u \
+         ON u.id = i.invited_by AND u.account_id = i.account_id WHERE u.id IS NULL",
+    ),
+    (
+        "every audit entry's actor is a member of its own account",
+        "SELECT CAST(l.id AS TEXT) FROM audit_log l LEFT JOIN users u \
+         ON u.id = l.actor_id AND u.account_id = l.account_id \
+         WHERE l.actor_id IS NOT NULL AND u.id IS NULL",
+    ),
+    (
+        "team positions are unique within an account",
+        "SELECT account_id FROM users GROUP BY account_id, position HAVING COUNT(*) > 1",
+    ),
+];
+
+/// Returns one line per violated invariant; empty when everything holds.
+pub async fn run(db: &Db) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut conn = db.conn().await?;
+    for (rule, query) in INVARIANTS {
+        let rows: Vec<String> = sqlx::query_scalar(*query).fetch_all(&mut *conn).await?;
+        if !rows.is_empty() {
+            let sample: Vec<&str> = rows.iter().take(5).map(String::as_str).collect();
+            problems.push(format!("{rule}: {} violation(s), e.g. {}", rows.len(), sample.join(", ")));
+        }
+    }
+    Ok(problems)
+}

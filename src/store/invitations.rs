@@ -1,0 +1,120 @@
+//! Pending invitations to join a team. The link's token is stored only as a hash.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::Conn;
+use crate::domain::Role;
+
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub struct NewInvitation<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub token_hash: &'a str,
+    pub invited_by: &'a str,
+    pub expires_at: i64,
+}
+
+fn from_row(row: &AnyRow) -> sqlx::Result<Invitation> {
+    let role: String = row.try_get("role")?;
+    Ok(Invitation {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+        invited_by: row.try_get("invited_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+
+pub async fn insert(conn: &mut Conn, inv: &NewInvitation<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO invitations (id, account_id, email, name, role, token_hash, invited_by, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(inv.id)
+    .bind(inv.account_id)
+    .bind(inv.email)
+    .bind(inv.name)
+    .bind(inv.role.as_str())
+    .bind(inv.token_hash)
+    .bind(inv.invited_by)
+    .bind(now)
+    .bind(inv.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Withdraws the earlier pending invitations for an email, so only the newest link works.
+pub async fn revoke_pending(conn: &mut Conn, account_id: &str, email: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE invitations SET revoked_at = $1 \
+         WHERE account_id = $2 AND email = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(email)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A usable invitation: unknown, used, withdrawn and expired ones are all `None`.
+pub async fn find_pending(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result<Option<Invitation>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, email, name, role, invited_by, created_at, expires_at \
+         FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Marks an invitation used; false when another request used it first.
+pub async fn mark_accepted(conn: &mut Conn, account_id: &str, id: &str, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE invitations SET accepted_at = $1 \
+         WHERE account_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pending invitations of an account, newest first.
+pub async fn list_pending(conn: &mut Conn, account_id: &str, now: i64) -> sqlx::Result<Vec<Invitation>> {
+    let rows = sqlx::query(
+        "SELECT id, account_id, email, name, role, invited_by, created_at, expires_at \
+         FROM invitations WHERE account_id = $1 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id",
+    )
+    .bind(account_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

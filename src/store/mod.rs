@@ -1,0 +1,166 @@
+//! All SQL lives here. One store API over SQLite and PostgreSQL (sqlx's Any driver):
+//! times are epoch milliseconds (BIGINT), ids and JSON are TEXT, flags are 0/1 integers.
+
+pub mod accounts;
+pub mod audit;
+pub mod check;
+pub mod invitations;
+mod migrate;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Executor, Transaction};
+
+pub type Tx = Transaction<'static, sqlx::Any>;
+pub type Conn = AnyConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The shared database handle: a pool and which backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => {
+                pool_options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // Durable commits, enforced references, and waiting (not failing)
+                            // while another connection or process holds the write lock.
+                            conn.execute(
+                                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA busy_timeout = 30000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
+        };
+        if backend == Backend::Sqlite {
+            // WAL is a property of the file: set once, every later connection sees it.
+            pool.execute("PRAGMA journal_mode = WAL").await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        migrate::run(self).await
+    }
+
+    /// A read connection.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),
+    /// so a transaction that reads and then writes never fails half-way with SQLITE_BUSY.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Serialises writers of one account until the transaction ends. SQLite already has a
+    /// single writer; PostgreSQL locks the account's row.
+    pub async fn lock_account(&self, tx: &mut Conn, account_id: &str) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// Accepts `sqlite://PATH` (relative or absolute, created if missing), `sqlite:PATH`, and
+/// `postgres://` / `postgresql://` URLs.
+fn normalise_url(url: &str) -> Result<(Backend, String), sqlx::Error> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite:// or postgres://".into(),
+            )
+        })?;
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(sqlx::Error::Configuration(
+            "an SQLite database needs a file path (in-memory databases are not shared)".into(),
+        ));
+    }
+    let mut params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    params.push("mode=rwc");
+    Ok((Backend::Sqlite, format!("sqlite://{path}?{}", params.join("&"))))
+}
+
+/// Now, in epoch milliseconds: the one time format the store uses.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// True when the error is a unique-constraint violation on either backend.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.kind() == sqlx::error::ErrorKind::UniqueViolation
+                || db.code().as_deref() == Some("23505")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_the_file() {
+        let (b, u) = normalise_url("sqlite://leadroute.db").unwrap();
+        assert_eq!(b, Backend::Sqlite);
+        assert_eq!(u, "sqlite://leadroute.db?mode=rwc");
+        let (_, u) = normalise_url("sqlite:///tmp/x.db?mode=ro").unwrap();
+        assert_eq!(u, "sqlite:///tmp/x.db?mode=rwc");
+        assert!(normalise_url("sqlite::memory:").is_err());
+        assert!(normalise_url("mysql://x").is_err());
+        assert_eq!(normalise_url("postgres://h/db").unwrap().0, Backend::Postgres);
+    }
+}

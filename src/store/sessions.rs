@@ -1,0 +1,116 @@
+//! Sign-in sessions: browser cookies and API bearer tokens. Only a hash of each token is
+//! stored, so a copy of the database cannot be used to sign in.
+
+use sqlx::Row;
+
+use super::accounts::Account;
+use super::users::{self, User, user_columns};
+use super::Conn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Api,
+    Web,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Api => "api",
+            Kind::Web => "web",
+        }
+    }
+}
+
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub account_id: &'a str,
+    pub user_id: &'a str,
+    pub kind: Kind,
+    pub csrf_token: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+/// A live session with its active user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub kind: Kind,
+    pub csrf_token: Option<String>,
+    pub user: User,
+    pub account: Account,
+}
+
+pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, account_id, user_id, kind, csrf_token, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(s.token_hash)
+    .bind(s.account_id)
+    .bind(s.user_id)
+    .bind(s.kind.as_str())
+    .bind(s.csrf_token)
+    .bind(now)
+    .bind(s.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The session for a token hash, only while it is unexpired and its user is active.
+pub async fn lookup(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result<Option<Session>> {
+    let row = sqlx::query(concat!(
+        "SELECT s.token_hash, s.kind, s.csrf_token, a.name AS account_name, ",
+        user_columns!(),
+        " FROM sessions s \
+          JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id \
+          JOIN accounts a ON a.id = s.account_id \
+          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let user = users::from_row(&row)?;
+    let kind: String = row.try_get("kind")?;
+    Ok(Some(Session {
+        token_hash: row.try_get("token_hash")?,
+        kind: if kind == "web" { Kind::Web } else { Kind::Api },
+        csrf_token: row.try_get("csrf_token")?,
+        account: Account {
+            id: user.account_id.clone(),
+            name: row.try_get("account_name")?,
+        },
+        user,
+    }))
+}
+
+pub async fn delete(conn: &mut Conn, account_id: &str, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash = $2")
+        .bind(account_id)
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Signs a member out everywhere.
+pub async fn delete_for_user(conn: &mut Conn, account_id: &str, user_id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND user_id = $2")
+        .bind(account_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops expired sessions (called now and then, never needed for correctness).
+pub async fn delete_expired(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
