@@ -17,7 +17,10 @@ pub struct AppState {
 }
 
 pub fn router(db: Db, config: Config) -> axum::Router {
-    crate::http::router(AppState { db, config: Arc::new(config) })
+    crate::http::router(AppState {
+        db,
+        config: Arc::new(config),
+    })
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
@@ -30,8 +33,11 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let app = router(db, config);
     tracing::info!("listening on {addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }

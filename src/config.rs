@@ -30,7 +30,12 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (the chosen one is logged).
-    #[arg(long, env = "LEADROUTE_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "LEADROUTE_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Database: sqlite://PATH (created if missing) or postgres://...
@@ -48,11 +53,21 @@ pub struct Config {
     pub public_url: Option<String>,
 
     /// Requests per minute per client address on the public endpoints; 0 turns the limit off.
-    #[arg(long, env = "LEADROUTE_PUBLIC_RATE_LIMIT", default_value_t = 120, global = true)]
+    #[arg(
+        long,
+        env = "LEADROUTE_PUBLIC_RATE_LIMIT",
+        default_value_t = 120,
+        global = true
+    )]
     pub public_rate_limit: u32,
 
     /// Sign-in attempts per minute per client address and per email; 0 turns the limit off.
-    #[arg(long, env = "LEADROUTE_LOGIN_RATE_LIMIT", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "LEADROUTE_LOGIN_RATE_LIMIT",
+        default_value_t = 10,
+        global = true
+    )]
     pub login_rate_limit: u32,
 }
 
@@ -109,8 +124,7 @@ mod tests {
 
     #[test]
     fn flags_work_before_and_after_the_command() {
-        let cli =
-            Cli::try_parse_from(["leadroute", "serve", "--listen", "127.0.0.1:0"]).unwrap();
+        let cli = Cli::try_parse_from(["leadroute", "serve", "--listen", "127.0.0.1:0"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Serve)));
         assert_eq!(cli.config.listen.port(), 0);
         let cli = Cli::try_parse_from(["leadroute", "--database-url", "sqlite://x.db", "migrate"])

@@ -57,14 +57,20 @@ pub fn check_member_change(role: Role, change: MemberChange) -> Result<(), Denie
         return Err(Denied("Only an Owner or Manager can change team members."));
     }
     if change.is_self {
-        return Err(Denied("You cannot change your own role or deactivate yourself."));
+        return Err(Denied(
+            "You cannot change your own role or deactivate yourself.",
+        ));
     }
     if role == Role::Manager {
         if change.target_role.is_admin() {
-            return Err(Denied("A Manager cannot change an Owner or another Manager."));
+            return Err(Denied(
+                "A Manager cannot change an Owner or another Manager.",
+            ));
         }
         if change.new_role.is_some_and(Role::is_admin) {
-            return Err(Denied("Only an Owner can make someone an Owner or Manager."));
+            return Err(Denied(
+                "Only an Owner can make someone an Owner or Manager.",
+            ));
         }
     }
     Ok(())

@@ -50,7 +50,8 @@ impl EmailAddress {
         let Some((local, domain)) = email.rsplit_once('@') else {
             return invalid();
         };
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
+        let bad_char =
+            |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
         if local.is_empty()
             || local.len() > 64
             || local.chars().any(bad_char)
@@ -120,13 +121,30 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(EmailAddress::parse(" Jane@Acme.IO ").unwrap().as_str(), "jane@acme.io");
-        for ok in ["a@b.co", "first.last+tag@sub.example.org", "x@xn--bcher-kva.de"] {
+        assert_eq!(
+            EmailAddress::parse(" Jane@Acme.IO ").unwrap().as_str(),
+            "jane@acme.io"
+        );
+        for ok in [
+            "a@b.co",
+            "first.last+tag@sub.example.org",
+            "x@xn--bcher-kva.de",
+        ] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "plain", "@acme.io", "jane@", "jane@acme", "ja ne@acme.io", "jane@acme..io",
-            "jane@-acme.io", ".jane@acme.io", "jane..x@acme.io", "a@b@c.io", "<a>@b.io",
+            "",
+            "plain",
+            "@acme.io",
+            "jane@",
+            "jane@acme",
+            "ja ne@acme.io",
+            "jane@acme..io",
+            "jane@-acme.io",
+            ".jane@acme.io",
+            "jane..x@acme.io",
+            "a@b@c.io",
+            "<a>@b.io",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }

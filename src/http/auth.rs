@@ -7,14 +7,14 @@
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::AppState;
 use crate::error::Error;
-use crate::service::accounts;
 use crate::service::Actor;
+use crate::service::accounts;
 use crate::store::sessions::{Kind, Session};
 
 pub const SESSION_COOKIE: &str = "lr_session";
@@ -53,7 +53,10 @@ pub fn is_api_path(path: &str) -> bool {
 
 pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let writes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let public = is_public_path(&path);
     let headers = request.headers();
     let bearer = bearer_token(headers);
@@ -103,7 +106,10 @@ async fn csrf_verified(session: &Session, request: Request) -> Result<Request, R
         return if !expected.is_empty() && constant_time_eq(&given, expected) {
             Ok(request)
         } else {
-            Err(reject(&path, "The form has expired. Reload the page and try again."))
+            Err(reject(
+                &path,
+                "The form has expired. Reload the page and try again.",
+            ))
         };
     }
     let is_form = request
@@ -112,7 +118,10 @@ async fn csrf_verified(session: &Session, request: Request) -> Result<Request, R
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(reject(&path, "The form has expired. Reload the page and try again."));
+        return Err(reject(
+            &path,
+            "The form has expired. Reload the page and try again.",
+        ));
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
@@ -123,7 +132,10 @@ async fn csrf_verified(session: &Session, request: Request) -> Result<Request, R
     if given.is_some_and(|g| !expected.is_empty() && constant_time_eq(&g, expected)) {
         Ok(Request::from_parts(parts, Body::from(bytes)))
     } else {
-        Err(reject(&path, "The form has expired. Reload the page and try again."))
+        Err(reject(
+            &path,
+            "The form has expired. Reload the page and try again.",
+        ))
     }
 }
 
@@ -136,7 +148,11 @@ fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A browser tells us when a request comes from another site (`Sec-Fetch-Site`), and older
@@ -241,7 +257,9 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeWebUser {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeWebUser(WebUser::from_request_parts(parts, state).await.ok()))
+        Ok(MaybeWebUser(
+            WebUser::from_request_parts(parts, state).await.ok(),
+        ))
     }
 }
 
@@ -271,7 +289,10 @@ mod tests {
         h.insert(header::COOKIE, "a=1; lr_session=xyz; b=2".parse().unwrap());
         assert_eq!(bearer_token(&h).as_deref(), Some("abc"));
         assert_eq!(cookie_value(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
-        assert_eq!(form_urlencoded_field(b"x=1&csrf_token=t%2B1", "csrf_token").as_deref(), Some("t+1"));
+        assert_eq!(
+            form_urlencoded_field(b"x=1&csrf_token=t%2B1", "csrf_token").as_deref(),
+            Some("t+1")
+        );
         assert!(constant_time_eq("abc", "abc") && !constant_time_eq("abc", "abd"));
     }
 }

@@ -1,9 +1,9 @@
 //! Request body extraction with the contract's errors: 400 for a body that is not JSON,
 //! 413 over the size limit, 422 naming the field whose value has the wrong type.
 
-use axum::extract::{FromRequest, Request};
-use axum::http::{header, StatusCode};
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
@@ -76,9 +76,18 @@ mod tests {
             Err(Error::Validation(f)) => assert!(f.get("name").is_some()),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse_json::<Body>(b"{nope"), Err(Error::BadRequest(_))));
-        assert!(matches!(parse_json::<Body>(b"[1]"), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Body>(b"{nope"),
+            Err(Error::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"[1]"),
+            Err(Error::BadRequest(_))
+        ));
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(matches!(parse_json::<Body>(deep.as_bytes()), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Body>(deep.as_bytes()),
+            Err(Error::BadRequest(_))
+        ));
     }
 }

@@ -7,11 +7,11 @@ pub mod extract;
 mod ops;
 pub mod web;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -23,7 +23,10 @@ const API_BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let (api, _) = api::router().split_for_parts();
     let api = api
-        .route("/api/v1/openapi.json", axum::routing::get(ops::openapi_json))
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(ops::openapi_json),
+        )
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .layer(middleware::from_fn(api_error_bodies));
     Router::new()
@@ -31,7 +34,10 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(ops::router())
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::middleware))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware,
+        ))
         .layer(security_headers())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -136,7 +142,13 @@ mod tests {
     #[test]
     fn times_are_rfc3339_utc() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_795_000_000_123), "2026-11-18T09:46:40.123Z");
-        assert_eq!(super::datetime_display(1_795_000_000_123), "2026-11-18 09:46");
+        assert_eq!(
+            super::rfc3339(1_795_000_000_123),
+            "2026-11-18T11:06:40.123Z"
+        );
+        assert_eq!(
+            super::datetime_display(1_795_000_000_123),
+            "2026-11-18 11:06"
+        );
     }
 }

@@ -3,13 +3,13 @@
 use serde_json::json;
 
 use super::secrets;
-use crate::domain::validate::{self, EmailAddress, FieldErrors};
 use crate::domain::Role;
+use crate::domain::validate::{self, EmailAddress, FieldErrors};
 use crate::error::{Error, Result};
 use crate::store::accounts::{self, Account};
 use crate::store::sessions::{self, Kind, NewSession, Session};
 use crate::store::users::{self, NewUser, User};
-use crate::store::{audit, now_ms, Db};
+use crate::store::{Db, audit, now_ms};
 
 /// How long a sign-in lasts, for browsers and API tokens alike.
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -39,8 +39,14 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         "account_name",
         validate::required_text(input.account_name.as_deref(), validate::NAME_MAX),
     );
-    let name = errors.check("name", validate::required_text(input.name.as_deref(), validate::NAME_MAX));
-    let email = errors.check("email", EmailAddress::parse(input.email.as_deref().unwrap_or_default()));
+    let name = errors.check(
+        "name",
+        validate::required_text(input.name.as_deref(), validate::NAME_MAX),
+    );
+    let email = errors.check(
+        "email",
+        EmailAddress::parse(input.email.as_deref().unwrap_or_default()),
+    );
     let password = errors.check("password", validate::password(input.password.as_deref()));
     let (Some(account_name), Some(name), Some(email), Some(password)) =
         (account_name, name, email, password)
@@ -65,7 +71,9 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         password_hash: &password_hash,
         role: Role::Owner,
     };
-    users::insert(&mut tx, &new_user, now).await.map_err(unique_email)?;
+    users::insert(&mut tx, &new_user, now)
+        .await
+        .map_err(unique_email)?;
     audit::record(
         &mut tx,
         audit::NewEntry {
@@ -74,7 +82,9 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
             action: "account.created",
             target: &format!("account:{account_id}"),
             before: None,
-            after: Some(json!({"name": account_name, "owner": {"id": user_id, "email": email.as_str()}})),
+            after: Some(
+                json!({"name": account_name, "owner": {"id": user_id, "email": email.as_str()}}),
+            ),
         },
         now,
     )
@@ -90,7 +100,15 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         active: true,
         position: 1,
     };
-    Ok(SignedIn { account: Account { id: account_id, name: account_name }, user, token, csrf_token })
+    Ok(SignedIn {
+        account: Account {
+            id: account_id,
+            name: account_name,
+        },
+        user,
+        token,
+        csrf_token,
+    })
 }
 
 /// Signs in with email and password. Unknown email, wrong password and an inactive member
@@ -112,10 +130,17 @@ pub async fn login(db: &Db, email: &str, password: &str, kind: Kind) -> Result<S
     };
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let account = accounts::get(&mut tx, &user.account_id).await?.ok_or_else(bad)?;
+    let account = accounts::get(&mut tx, &user.account_id)
+        .await?
+        .ok_or_else(bad)?;
     let (token, csrf_token) = start_session(&mut tx, &account.id, &user.id, kind, now).await?;
     tx.commit().await?;
-    Ok(SignedIn { account, user, token, csrf_token })
+    Ok(SignedIn {
+        account,
+        user,
+        token,
+        csrf_token,
+    })
 }
 
 /// Ends one session: its token stops working at once.

@@ -4,7 +4,7 @@
 use super::Actor;
 use crate::domain::permissions::{self, Action};
 use crate::error::{Error, Result};
-use crate::store::{audit, Db};
+use crate::store::{Db, audit};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -24,7 +24,10 @@ pub async fn list(
     permissions::check(actor.user.role, Action::ViewAudit)?;
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::field("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        return Err(Error::field(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     let before_id = match cursor {
         None | Some("") => None,
@@ -37,12 +40,16 @@ pub async fn list(
     };
     let action = action.filter(|a| !a.is_empty());
     let mut conn = db.conn().await?;
-    let mut entries = audit::list(&mut conn, actor.account_id(), action, before_id, limit + 1).await?;
+    let mut entries =
+        audit::list(&mut conn, actor.account_id(), action, before_id, limit + 1).await?;
     let next_cursor = if entries.len() as i64 > limit {
         entries.truncate(limit as usize);
         entries.last().map(|e| e.id.to_string())
     } else {
         None
     };
-    Ok(Page { entries, next_cursor })
+    Ok(Page {
+        entries,
+        next_cursor,
+    })
 }

@@ -3,16 +3,16 @@
 
 use serde_json::json;
 
-use super::accounts::{start_session, unique_email, SignedIn};
-use super::{secrets, Actor};
+use super::accounts::{SignedIn, start_session, unique_email};
+use super::{Actor, secrets};
+use crate::domain::Role;
 use crate::domain::permissions::{self, Action, MemberChange};
 use crate::domain::validate::{self, EmailAddress, FieldErrors};
-use crate::domain::Role;
 use crate::error::{Error, Result};
 use crate::store::invitations::{self, Invitation, NewInvitation};
 use crate::store::sessions::{self, Kind};
 use crate::store::users::{self, NewUser, User};
-use crate::store::{accounts, audit, now_ms, Db};
+use crate::store::{Db, accounts, audit, now_ms};
 
 /// How long an invitation link works.
 pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -49,8 +49,14 @@ pub struct Invited {
 #[tracing::instrument(skip_all, fields(account_id = %actor.account_id()))]
 pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invited> {
     let mut errors = FieldErrors::default();
-    let email = errors.check("email", EmailAddress::parse(input.email.as_deref().unwrap_or_default()));
-    let name = errors.check("name", validate::required_text(input.name.as_deref(), validate::NAME_MAX));
+    let email = errors.check(
+        "email",
+        EmailAddress::parse(input.email.as_deref().unwrap_or_default()),
+    );
+    let name = errors.check(
+        "name",
+        validate::required_text(input.name.as_deref(), validate::NAME_MAX),
+    );
     let role = errors.check("role", parse_role(input.role.as_deref()));
     // Permission first when the role is known: a Manager inviting a Manager is a 403, not a 422.
     if let Some(role) = role {
@@ -67,7 +73,9 @@ pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invite
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     if users::email_taken(&mut tx, email.as_str()).await? {
-        return Err(Error::conflict("Someone with that email address already has an account."));
+        return Err(Error::conflict(
+            "Someone with that email address already has an account.",
+        ));
     }
     invitations::revoke_pending(&mut tx, actor.account_id(), email.as_str(), now).await?;
     let new = NewInvitation {
@@ -145,7 +153,9 @@ pub async fn accept(db: &Db, token: &str, password: Option<&str>, kind: Kind) ->
         password_hash: &password_hash,
         role: invitation.role,
     };
-    users::insert(&mut tx, &new_user, now).await.map_err(unique_email)?;
+    users::insert(&mut tx, &new_user, now)
+        .await
+        .map_err(unique_email)?;
     audit::record(
         &mut tx,
         audit::NewEntry {
@@ -160,11 +170,20 @@ pub async fn accept(db: &Db, token: &str, password: Option<&str>, kind: Kind) ->
         now,
     )
     .await?;
-    let account = accounts::get(&mut tx, &invitation.account_id).await?.ok_or(Error::NotFound)?;
-    let user = users::get(&mut tx, &account.id, &user_id).await?.ok_or(Error::NotFound)?;
+    let account = accounts::get(&mut tx, &invitation.account_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let user = users::get(&mut tx, &account.id, &user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let (token, csrf_token) = start_session(&mut tx, &account.id, &user.id, kind, now).await?;
     tx.commit().await?;
-    Ok(SignedIn { account, user, token, csrf_token })
+    Ok(SignedIn {
+        account,
+        user,
+        token,
+        csrf_token,
+    })
 }
 
 #[derive(Debug, Default, Clone)]
@@ -176,19 +195,34 @@ pub struct MemberUpdate {
 pub fn parse_role(raw: Option<&str>) -> Result<Role, String> {
     match raw.map(str::trim) {
         None | Some("") => Err("is required".into()),
-        Some(r) => Role::parse(r).ok_or_else(|| "must be one of owner, manager, sales, accounting".into()),
+        Some(r) => {
+            Role::parse(r).ok_or_else(|| "must be one of owner, manager, sales, accounting".into())
+        }
     }
 }
 
 /// Changes a member's role and/or active flag under every rule of the contract.
 #[tracing::instrument(skip_all, fields(account_id = %actor.account_id(), user_id))]
-pub async fn update_member(db: &Db, actor: &Actor, user_id: &str, change: MemberUpdate) -> Result<User> {
+pub async fn update_member(
+    db: &Db,
+    actor: &Actor,
+    user_id: &str,
+    change: MemberUpdate,
+) -> Result<User> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
     db.lock_account(&mut tx, actor.account_id()).await?;
-    let target = users::get(&mut tx, actor.account_id(), user_id).await?.ok_or(Error::NotFound)?;
+    // The actor's role as it is now, not as it was when the request was authenticated: two
+    // Owners demoting each other at once must not leave the team without one.
+    let me = users::get(&mut tx, actor.account_id(), &actor.user.id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| Error::Unauthorized("Your account is no longer active.".into()))?;
+    let target = users::get(&mut tx, actor.account_id(), user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
     permissions::check_member_change(
-        actor.user.role,
+        me.role,
         MemberChange {
             target_role: target.role,
             new_role: change.role,
@@ -202,7 +236,9 @@ pub async fn update_member(db: &Db, actor: &Actor, user_id: &str, change: Member
     }
     users::update_role_active(&mut tx, actor.account_id(), &target.id, role, active, now).await?;
     if users::count_active_owners(&mut tx, actor.account_id()).await? == 0 {
-        return Err(Error::conflict("The team must keep at least one active Owner."));
+        return Err(Error::conflict(
+            "The team must keep at least one active Owner.",
+        ));
     }
     if !active {
         // Signed out everywhere at once; sign-in also checks `active` on every request.
@@ -222,5 +258,9 @@ pub async fn update_member(db: &Db, actor: &Actor, user_id: &str, change: Member
     )
     .await?;
     tx.commit().await?;
-    Ok(User { role, active, ..target })
+    Ok(User {
+        role,
+        active,
+        ..target
+    })
 }

@@ -39,7 +39,11 @@ pub async fn run(db: &Db) -> anyhow::Result<Vec<String>> {
         let rows: Vec<String> = sqlx::query_scalar(*query).fetch_all(&mut *conn).await?;
         if !rows.is_empty() {
             let sample: Vec<&str> = rows.iter().take(5).map(String::as_str).collect();
-            problems.push(format!("{rule}: {} violation(s), e.g. {}", rows.len(), sample.join(", ")));
+            problems.push(format!(
+                "{rule}: {} violation(s), e.g. {}",
+                rows.len(),
+                sample.join(", ")
+            ));
         }
     }
     Ok(problems)

@@ -36,13 +36,13 @@ fn from_row(row: &AnyRow) -> sqlx::Result<Invitation> {
         account_id: row.try_get("account_id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
         invited_by: row.try_get("invited_by")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
     })
 }
-
 
 pub async fn insert(conn: &mut Conn, inv: &NewInvitation<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
@@ -64,7 +64,12 @@ pub async fn insert(conn: &mut Conn, inv: &NewInvitation<'_>, now: i64) -> sqlx:
 }
 
 /// Withdraws the earlier pending invitations for an email, so only the newest link works.
-pub async fn revoke_pending(conn: &mut Conn, account_id: &str, email: &str, now: i64) -> sqlx::Result<()> {
+pub async fn revoke_pending(
+    conn: &mut Conn,
+    account_id: &str,
+    email: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE invitations SET revoked_at = $1 \
          WHERE account_id = $2 AND email = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -78,7 +83,11 @@ pub async fn revoke_pending(conn: &mut Conn, account_id: &str, email: &str, now:
 }
 
 /// A usable invitation: unknown, used, withdrawn and expired ones are all `None`.
-pub async fn find_pending(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result<Option<Invitation>> {
+pub async fn find_pending(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<Invitation>> {
     let row = sqlx::query(
         "SELECT id, account_id, email, name, role, invited_by, created_at, expires_at \
          FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL \
@@ -92,7 +101,12 @@ pub async fn find_pending(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::
 }
 
 /// Marks an invitation used; false when another request used it first.
-pub async fn mark_accepted(conn: &mut Conn, account_id: &str, id: &str, now: i64) -> sqlx::Result<bool> {
+pub async fn mark_accepted(
+    conn: &mut Conn,
+    account_id: &str,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE invitations SET accepted_at = $1 \
          WHERE account_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -106,7 +120,11 @@ pub async fn mark_accepted(conn: &mut Conn, account_id: &str, id: &str, now: i64
 }
 
 /// Pending invitations of an account, newest first.
-pub async fn list_pending(conn: &mut Conn, account_id: &str, now: i64) -> sqlx::Result<Vec<Invitation>> {
+pub async fn list_pending(
+    conn: &mut Conn,
+    account_id: &str,
+    now: i64,
+) -> sqlx::Result<Vec<Invitation>> {
     let rows = sqlx::query(
         "SELECT id, account_id, email, name, role, invited_by, created_at, expires_at \
          FROM invitations WHERE account_id = $1 AND accepted_at IS NULL \

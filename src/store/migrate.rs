@@ -52,13 +52,19 @@ pub(super) async fn run(db: &Db) -> Result<(), sqlx::Error> {
             Backend::Postgres => migration.postgres,
         };
         tx.execute(sqlx::raw_sql(sql)).await?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(super::now_ms())
-            .execute(&mut *tx)
-            .await?;
-        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(super::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
     }
     tx.commit().await
 }

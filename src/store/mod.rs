@@ -56,7 +56,12 @@ impl Db {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
+            Backend::Postgres => {
+                pool_options
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await?
+            }
         };
         if backend == Backend::Sqlite {
             // WAL is a property of the file: set once, every later connection sees it.
@@ -125,7 +130,10 @@ fn normalise_url(url: &str) -> Result<(Backend, String), sqlx::Error> {
         .filter(|p| !p.is_empty() && !p.starts_with("mode="))
         .collect();
     params.push("mode=rwc");
-    Ok((Backend::Sqlite, format!("sqlite://{path}?{}", params.join("&"))))
+    Ok((
+        Backend::Sqlite,
+        format!("sqlite://{path}?{}", params.join("&")),
+    ))
 }
 
 /// Now, in epoch milliseconds: the one time format the store uses.
@@ -161,6 +169,9 @@ mod tests {
         assert_eq!(u, "sqlite:///tmp/x.db?mode=rwc");
         assert!(normalise_url("sqlite::memory:").is_err());
         assert!(normalise_url("mysql://x").is_err());
-        assert_eq!(normalise_url("postgres://h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(
+            normalise_url("postgres://h/db").unwrap().0,
+            Backend::Postgres
+        );
     }
 }

@@ -3,9 +3,9 @@
 
 use sqlx::Row;
 
+use super::Conn;
 use super::accounts::Account;
 use super::users::{self, User, user_columns};
-use super::Conn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -41,7 +41,8 @@ pub(crate) fn from_row(row: &AnyRow) -> sqlx::Result<User> {
         account_id: row.try_get("account_id")?,
         name: row.try_get("name")?,
         email: row.try_get("email")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
         active: row.try_get::<i64, _>("active")? != 0,
         position: row.try_get("position")?,
     })
@@ -85,7 +86,8 @@ pub async fn find_for_login(conn: &mut Conn, email: &str) -> sqlx::Result<Option
     .bind(email)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| Ok((from_row(&r)?, r.try_get("password_hash")?))).transpose()
+    row.map(|r| Ok((from_row(&r)?, r.try_get("password_hash")?)))
+        .transpose()
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<User>> {

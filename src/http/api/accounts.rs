@@ -1,8 +1,8 @@
 //! Sign-up, login, logout and "who am I".
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -105,7 +105,10 @@ async fn login(
         Kind::Api,
     )
     .await?;
-    Ok(Json(LoginResponse { user: signed_in.user.into(), token: signed_in.token }))
+    Ok(Json(LoginResponse {
+        user: signed_in.user.into(),
+        token: signed_in.token,
+    }))
 }
 
 /// End this session; the token stops working.
@@ -126,5 +129,8 @@ pub struct MeResponse {
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
 async fn me(caller: ApiUser) -> Json<MeResponse> {
-    Json(MeResponse { user: caller.actor.user.into(), account: caller.actor.account.into() })
+    Json(MeResponse {
+        user: caller.actor.user.into(),
+        account: caller.actor.account.into(),
+    })
 }

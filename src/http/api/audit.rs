@@ -1,7 +1,7 @@
 //! The audit log over the API (Owner and Manager only).
 
-use axum::extract::{Query, State};
 use axum::Json;
+use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// 1 to 200, default 50.
     limit: Option<String>,
@@ -58,7 +59,10 @@ async fn list(
 ) -> Result<Json<AuditResponse>> {
     let limit = match query.limit.as_deref() {
         None => None,
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| Error::field("limit", "must be a whole number"))?),
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .map_err(|_| Error::field("limit", "must be a whole number"))?,
+        ),
     };
     let page = audit::list(
         &state.db,

@@ -61,7 +61,13 @@ pub struct UserJson {
 
 impl From<User> for UserJson {
     fn from(u: User) -> Self {
-        Self { id: u.id, name: u.name, email: u.email, role: u.role, active: u.active }
+        Self {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            active: u.active,
+        }
     }
 }
 
@@ -73,7 +79,10 @@ pub struct AccountJson {
 
 impl From<Account> for AccountJson {
     fn from(a: Account) -> Self {
-        Self { id: a.id, name: a.name }
+        Self {
+            id: a.id,
+            name: a.name,
+        }
     }
 }
 

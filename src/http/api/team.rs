@@ -1,14 +1,14 @@
 //! Settings -> Team over the API: members, invitations, role and active changes.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{base_url, UserJson};
+use super::{UserJson, base_url};
 use crate::app::AppState;
 use crate::domain::Role;
 use crate::error::{Error, Result};
@@ -36,9 +36,14 @@ pub struct TeamResponse {
 /// The team, in the order members joined. Any role.
 #[utoipa::path(get, path = "/api/v1/team", tag = "team", security(("bearer" = [])),
     responses((status = 200, body = TeamResponse), (status = 401, body = ErrorBody)))]
-async fn list_members(State(state): State<AppState>, caller: ApiUser) -> Result<Json<TeamResponse>> {
+async fn list_members(
+    State(state): State<AppState>,
+    caller: ApiUser,
+) -> Result<Json<TeamResponse>> {
     let members = team::members(&state.db, &caller.actor).await?;
-    Ok(Json(TeamResponse { members: members.into_iter().map(Into::into).collect() }))
+    Ok(Json(TeamResponse {
+        members: members.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,10 +85,18 @@ async fn invite(
     caller: ApiUser,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>)> {
-    let input = InviteInput { email: body.email, name: body.name, role: body.role };
+    let input = InviteInput {
+        email: body.email,
+        name: body.name,
+        role: body.role,
+    };
     let invited = team::invite(&state.db, &caller.actor, input).await?;
     let inv = invited.invitation;
-    let accept_url = format!("{}/invitations/{}", base_url(&state, &headers), invited.token);
+    let accept_url = format!(
+        "{}/invitations/{}",
+        base_url(&state, &headers),
+        invited.token
+    );
     Ok((
         StatusCode::CREATED,
         Json(InviteResponse {
@@ -127,7 +140,10 @@ async fn accept_invitation(
     let signed_in = team::accept(&state.db, &token, body.password.as_deref(), Kind::Api).await?;
     Ok((
         StatusCode::CREATED,
-        Json(AcceptResponse { user: signed_in.user.into(), token: signed_in.token }),
+        Json(AcceptResponse {
+            user: signed_in.user.into(),
+            token: signed_in.token,
+        }),
     ))
 }
 
@@ -161,7 +177,10 @@ async fn update_member(
         &state.db,
         &caller.actor,
         &user_id,
-        MemberUpdate { role, active: body.active },
+        MemberUpdate {
+            role,
+            active: body.active,
+        },
     )
     .await?;
     Ok(Json(user.into()))

@@ -6,14 +6,19 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{error_page_for, Nav};
+use super::{Nav, error_page_for};
 use crate::app::AppState;
 use crate::http::auth::WebUser;
 use crate::http::{datetime_display, rfc3339};
 use crate::service::audit;
 
 /// The actions the filter offers; the log may hold others as features add them.
-const ACTIONS: &[&str] = &["account.created", "team.invited", "team.joined", "team.updated"];
+const ACTIONS: &[&str] = &[
+    "account.created",
+    "team.invited",
+    "team.joined",
+    "team.updated",
+];
 
 pub struct EntryRow {
     at: String,
@@ -41,13 +46,26 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
-pub async fn show(State(state): State<AppState>, user: WebUser, Query(query): Query<AuditQuery>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<AuditQuery>,
+) -> Response {
     let action = query.action.unwrap_or_default();
-    let page = match audit::list(&state.db, &user.actor, Some(&action), query.cursor.as_deref(), None).await {
+    let page = match audit::list(
+        &state.db,
+        &user.actor,
+        Some(&action),
+        query.cursor.as_deref(),
+        None,
+    )
+    .await
+    {
         Ok(page) => page,
         Err(err) => return error_page_for(Some(&user), err),
     };
-    let json = |v: Option<serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+    let json =
+        |v: Option<serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
     let next_url = page.next_cursor.map(|c| {
         let filter: String = url_encode(&action);
         format!("/audit?action={filter}&cursor={c}")

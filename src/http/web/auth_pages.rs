@@ -2,13 +2,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{error_page, session_cookie, signed_in_redirect, Nav};
+use super::{Nav, error_page, session_cookie, signed_in_redirect};
 use crate::app::AppState;
 use crate::domain::validate::FieldErrors;
 use crate::error::Error;
@@ -43,7 +43,11 @@ pub struct SignupForm {
     password: Option<String>,
 }
 
-pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SignupForm>) -> Response {
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignupForm>,
+) -> Response {
     let input = SignupInput {
         account_name: form.account_name.clone(),
         name: form.name.clone(),
@@ -99,14 +103,27 @@ pub struct SigninForm {
     password: Option<String>,
 }
 
-pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SigninForm>) -> Response {
+pub async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Response {
     let email = form.email.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     match accounts::login(&state.db, &email, &password, Kind::Web).await {
         Ok(signed_in) => signed_in_redirect(&state, &headers, &signed_in.token, "/"),
         Err(err) => {
             let (status, errors, form_error) = form_failure(err);
-            (status, SigninPage { nav: None, email, errors, form_error }).into_response()
+            (
+                status,
+                SigninPage {
+                    nav: None,
+                    email,
+                    errors,
+                    form_error,
+                },
+            )
+                .into_response()
         }
     }
 }
@@ -116,9 +133,10 @@ pub async fn signout(State(state): State<AppState>, headers: HeaderMap, user: We
         return error_page(err);
     }
     let mut response = Redirect::to("/signin").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie("", super::is_https(&state, &headers), 0));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie("", super::is_https(&state, &headers), 0),
+    );
     response
 }
 
@@ -139,7 +157,9 @@ async fn accept_page_for(state: &AppState, token: String) -> Result<AcceptPage, 
     let invitation = team::find_invitation(&state.db, &token).await?;
     let account = {
         let mut conn = state.db.conn().await?;
-        crate::store::accounts::get(&mut conn, &invitation.account_id).await?.ok_or(Error::NotFound)?
+        crate::store::accounts::get(&mut conn, &invitation.account_id)
+            .await?
+            .ok_or(Error::NotFound)?
     };
     Ok(AcceptPage {
         nav: None,

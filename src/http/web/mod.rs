@@ -6,22 +6,31 @@ mod team_page;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::app::AppState;
 use crate::error::Error;
-use crate::http::auth::{MaybeWebUser, WebUser, SESSION_COOKIE};
+use crate::http::auth::{MaybeWebUser, SESSION_COOKIE, WebUser};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/signup", get(auth_pages::signup_page).post(auth_pages::signup))
-        .route("/signin", get(auth_pages::signin_page).post(auth_pages::signin))
+        .route(
+            "/signup",
+            get(auth_pages::signup_page).post(auth_pages::signup),
+        )
+        .route(
+            "/signin",
+            get(auth_pages::signin_page).post(auth_pages::signin),
+        )
         .route("/signout", post(auth_pages::signout))
-        .route("/invitations/{token}", get(auth_pages::accept_page).post(auth_pages::accept))
+        .route(
+            "/invitations/{token}",
+            get(auth_pages::accept_page).post(auth_pages::accept),
+        )
         .route("/settings/team", get(team_page::show))
         .route("/settings/team/invitations", post(team_page::invite))
         .route("/settings/team/{user_id}", post(team_page::update_member))
@@ -85,7 +94,11 @@ pub fn error_page_for(user: Option<&WebUser>, err: Error) -> Response {
         Error::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
         other => other.public_message(),
     };
-    let page = ErrorPage { nav: user.map(|u| Nav::new(u, "")), heading: heading.into(), message };
+    let page = ErrorPage {
+        nav: user.map(|u| Nav::new(u, "")),
+        heading: heading.into(),
+        message,
+    };
     (status, page).into_response()
 }
 
@@ -106,8 +119,9 @@ fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
 fn signed_in_redirect(state: &AppState, headers: &HeaderMap, token: &str, to: &str) -> Response {
     let max_age = crate::service::accounts::SESSION_TTL_MS / 1000;
     let mut response = Redirect::to(to).into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(token, is_https(state, headers), max_age));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(token, is_https(state, headers), max_age),
+    );
     response
 }

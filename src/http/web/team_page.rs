@@ -2,18 +2,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use super::auth_pages::form_failure;
-use super::{error_page_for, Nav};
+use super::{Nav, error_page_for};
 use crate::app::AppState;
+use crate::domain::Role;
 use crate::domain::permissions::{self, Action, MemberChange};
 use crate::domain::validate::FieldErrors;
-use crate::domain::Role;
 use crate::error::{Error, Result};
 use crate::http::api::base_url;
 use crate::http::auth::WebUser;
@@ -68,11 +68,18 @@ pub struct TeamPage {
 
 fn member_row(viewer: &User, member: User) -> MemberRow {
     let is_self = viewer.id == member.id;
-    let change = |new_role| MemberChange { target_role: member.role, new_role, is_self };
+    let change = |new_role| MemberChange {
+        target_role: member.role,
+        new_role,
+        is_self,
+    };
     let role_choices = if permissions::check_member_change(viewer.role, change(None)).is_ok() {
         Role::ALL
             .into_iter()
-            .filter(|r| *r == member.role || permissions::check_member_change(viewer.role, change(Some(*r))).is_ok())
+            .filter(|r| {
+                *r == member.role
+                    || permissions::check_member_change(viewer.role, change(Some(*r))).is_ok()
+            })
             .map(|r| (r.as_str(), r.label()))
             .collect()
     } else {
@@ -109,7 +116,12 @@ async fn page(state: &AppState, user: &WebUser) -> Result<TeamPage> {
         invite_roles,
         pending: pending
             .into_iter()
-            .map(|p| PendingRow { name: p.name, email: p.email, role: p.role.label(), created: date_display(p.created_at) })
+            .map(|p| PendingRow {
+                name: p.name,
+                email: p.email,
+                role: p.role.label(),
+                created: date_display(p.created_at),
+            })
             .collect(),
         invite_email: String::new(),
         invite_name: String::new(),
@@ -126,7 +138,11 @@ pub struct TeamQuery {
     done: Option<String>,
 }
 
-pub async fn show(State(state): State<AppState>, user: WebUser, Query(query): Query<TeamQuery>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(query): Query<TeamQuery>,
+) -> Response {
     match page(&state, &user).await {
         Ok(mut page) => {
             page.notice = match query.done.as_deref() {
@@ -154,7 +170,11 @@ pub async fn invite(
     user: WebUser,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    let input = InviteInput { email: form.email.clone(), name: form.name.clone(), role: form.role.clone() };
+    let input = InviteInput {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        role: form.role.clone(),
+    };
     let outcome = team::invite(&state.db, &user.actor, input).await;
     let mut page = match page(&state, &user).await {
         Ok(page) => page,
@@ -163,7 +183,11 @@ pub async fn invite(
     match outcome {
         Ok(invited) => {
             page.invite_link = Some(InviteLink {
-                url: format!("{}/invitations/{}", base_url(&state, &headers), invited.token),
+                url: format!(
+                    "{}/invitations/{}",
+                    base_url(&state, &headers),
+                    invited.token
+                ),
                 name: invited.invitation.name,
                 email: invited.invitation.email,
             });
@@ -196,7 +220,9 @@ pub async fn update_member(
     let parsed = (|| -> Result<MemberUpdate> {
         let role = match form.role.as_deref() {
             None => None,
-            Some(raw) => Some(team::parse_role(Some(raw)).map_err(|why| Error::field("role", why))?),
+            Some(raw) => {
+                Some(team::parse_role(Some(raw)).map_err(|why| Error::field("role", why))?)
+            }
         };
         let active = match form.active.as_deref() {
             None => None,
@@ -226,7 +252,9 @@ pub async fn update_member(
             Ok(mut page) => {
                 let status = err.status();
                 page.page_error = Some(match err {
-                    Error::Validation(fields) => fields.0.values().next().cloned().unwrap_or_default(),
+                    Error::Validation(fields) => {
+                        fields.0.values().next().cloned().unwrap_or_default()
+                    }
                     other => other.public_message(),
                 });
                 (status, page).into_response()

@@ -1,0 +1,183 @@
+//! Sign-up, login, logout, me, and the error body for bad input.
+
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+crate::backend_tests!(
+    signup_creates_an_account_with_its_owner,
+    signup_rejects_bad_input_field_by_field,
+    malformed_bodies_are_400_and_oversized_413,
+    emails_are_unique_across_the_service,
+    login_logout_and_me,
+    unknown_routes_and_methods_have_the_error_body,
+);
+
+async fn signup_creates_an_account_with_its_owner(app: TestApp) {
+    let r = app
+        .post(
+            "/api/v1/signup",
+            None,
+            json!({"account_name": " Acme ", "name": "Olivia", "email": "Olivia@Acme.io", "password": "12345678"}),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.json["account"]["name"], "Acme");
+    assert_eq!(r.json["user"]["role"], "owner");
+    assert_eq!(r.json["user"]["active"], true);
+    assert_eq!(r.json["user"]["email"], "olivia@acme.io");
+    let token = r.json["token"].as_str().unwrap();
+    let me = app.get("/api/v1/me", token).await;
+    me.expect(200);
+    assert_eq!(me.json["account"]["id"], r.json["account"]["id"]);
+    assert_eq!(me.json["user"]["id"], r.json["user"]["id"]);
+    // Only a hash of the token is stored.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], token);
+}
+
+async fn signup_rejects_bad_input_field_by_field(app: TestApp) {
+    let cases = [
+        (json!({}), vec!["account_name", "name", "email", "password"]),
+        (
+            json!({"account_name": "A", "name": "N", "email": "nope", "password": "12345678"}),
+            vec!["email"],
+        ),
+        (
+            json!({"account_name": "A", "name": "N", "email": "a@b.io", "password": "1234567"}),
+            vec!["password"],
+        ),
+        (
+            json!({"account_name": "x".repeat(201), "name": "N", "email": "a@b.io", "password": "12345678"}),
+            vec!["account_name"],
+        ),
+        (
+            json!({"account_name": "A", "name": "   ", "email": "a@b.io", "password": "12345678"}),
+            vec!["name"],
+        ),
+        (
+            json!({"account_name": "A", "name": 42, "email": "a@b.io", "password": "12345678"}),
+            vec!["name"],
+        ),
+        (
+            json!({"account_name": "A", "name": "N", "email": ["a@b.io"], "password": "12345678"}),
+            vec!["email"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let r = app.post("/api/v1/signup", None, body.clone()).await;
+        r.expect(422);
+        for field in fields {
+            assert!(
+                r.field(field).is_some(),
+                "{body}: expected a reason for {field}: {}",
+                r.text
+            );
+        }
+    }
+    // Nothing was half-written.
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0);
+}
+
+async fn malformed_bodies_are_400_and_oversized_413(app: TestApp) {
+    let raw = |content_type: &'static str, body: Vec<u8>| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/signup")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    app.send(raw("application/json", b"{\"name\": ".to_vec()))
+        .await
+        .expect(400);
+    app.send(raw("application/json", b"[1, 2]".to_vec()))
+        .await
+        .expect(400);
+    app.send(raw("application/json", b"".to_vec()))
+        .await
+        .expect(400);
+    app.send(raw("text/plain", b"{}".to_vec()))
+        .await
+        .expect(400);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    app.send(raw("application/json", deep.into_bytes()))
+        .await
+        .expect(400);
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    app.send(raw("application/json", huge.into_bytes()))
+        .await
+        .expect(413);
+}
+
+async fn emails_are_unique_across_the_service(app: TestApp) {
+    app.signup("Acme", "jo@acme.io").await;
+    let r = app
+        .post(
+            "/api/v1/signup",
+            None,
+            json!({"account_name": "Other", "name": "Jo", "email": "JO@acme.io", "password": "12345678"}),
+        )
+        .await;
+    r.expect(409);
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 1, "the failed sign-up left no account behind");
+}
+
+async fn login_logout_and_me(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let login = |email: &str, password: &str| {
+        app.post(
+            "/api/v1/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+    };
+    let r = login("O@acme.io", "password123").await;
+    r.expect(200);
+    assert_eq!(r.json["user"]["id"], owner.id.as_str());
+    let token = r.json["token"].as_str().unwrap().to_owned();
+    assert_ne!(token, owner.token, "every sign-in gets its own token");
+    login("o@acme.io", "wrong-password").await.expect(401);
+    login("nobody@acme.io", "password123").await.expect(401);
+    app.post("/api/v1/login", None, json!({"email": "o@acme.io"}))
+        .await
+        .expect(422);
+
+    app.get("/api/v1/me", &token).await.expect(200);
+    app.call(Method::GET, "/api/v1/me", None, None)
+        .await
+        .expect(401);
+    app.get("/api/v1/me", "not-a-token").await.expect(401);
+    app.call(Method::POST, "/api/v1/logout", Some(&token), None)
+        .await
+        .expect(204);
+    app.get("/api/v1/me", &token).await.expect(401);
+    // Other sessions are untouched.
+    app.get("/api/v1/me", &owner.token).await.expect(200);
+}
+
+async fn unknown_routes_and_methods_have_the_error_body(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    app.get("/api/v1/nothing-here", &owner.token)
+        .await
+        .expect(404);
+    let r = app
+        .call(Method::DELETE, "/api/v1/me", Some(&owner.token), None)
+        .await;
+    assert_eq!(r.status.as_u16(), 405);
+    assert_eq!(r.json["error"]["code"], "bad_request");
+}

@@ -1,0 +1,9 @@
+//! The integration suite: one binary, every test on SQLite and (with TEST_DATABASE_URL) on
+//! PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod audit;
+mod ops;
+mod team;
