@@ -6,4 +6,6 @@ mod helpers;
 mod accounts;
 mod audit;
 mod ops;
+mod processes;
 mod team;
+mod web;

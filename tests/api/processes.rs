@@ -1,0 +1,317 @@
+//! The real binary as separate processes: `serve` on port 0 with graceful shutdown,
+//! `migrate` and `check`, concurrent starts, and several servers sharing one database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_leadroute");
+
+/// A running `leadroute serve`; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some((_, addr)) = line.split_once("listening on ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs `listening on <addr>`");
+        assert!(
+            !addr.ends_with(":0"),
+            "the chosen port is logged, not 0: {addr}"
+        );
+        Server {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn post_json(base: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut request = client().post(format!("{base}{path}")).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn get_json(base: &str, path: &str, token: &str) -> (u16, Value) {
+    let response = client()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn run(args: &[&str], database_url: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_port_zero_and_stop_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let server = Server::start(&url);
+    let health = client()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client()
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(
+        dir.path().join("fresh.db").exists(),
+        "the SQLite file is created on first run"
+    );
+    assert!(server.terminate().success(), "SIGTERM is a clean shutdown");
+}
+
+#[test]
+fn help_names_every_command_and_setting() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "serve",
+        "migrate",
+        "check",
+        "--listen",
+        "--database-url",
+        "LEADROUTE_LISTEN",
+        "DATABASE_URL",
+    ] {
+        assert!(help.contains(word), "--help mentions {word}:\n{help}");
+    }
+}
+
+#[test]
+fn migrate_and_check_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub-dir-free.db");
+    let url = format!("sqlite://{}", path.display());
+    // Several processes migrating one new file at once all succeed.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(BIN)
+                .arg("migrate")
+                .env("DATABASE_URL", &url)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let out = run(&["check"], &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+
+    // Break an invariant by hand: an account whose only Owner is inactive.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = leadroute::store::Db::connect(&url).await.unwrap();
+        for sql in [
+            "INSERT INTO accounts (id, name, created_at) VALUES ('a1', 'Broken', 0)",
+            "INSERT INTO users (id, account_id, name, email, password_hash, role, active, position, created_at, updated_at) \
+             VALUES ('u1', 'a1', 'X', 'x@x.io', 'h', 'owner', 0, 1, 0, 0)",
+        ] {
+            sqlx::query(sql).execute(&db.pool).await.unwrap();
+        }
+    });
+    let out = run(&["check"], &url);
+    assert!(!out.status.success());
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("every account has at least one active Owner") && report.contains("a1"),
+        "{report}"
+    );
+}
+
+/// A new, empty PostgreSQL database; None (with a notice) when PostgreSQL is not configured.
+async fn empty_postgres_database() -> Option<(String, String)> {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        crate::helpers::skip("PostgreSQL (set TEST_DATABASE_URL)");
+        return None;
+    };
+    let admin = leadroute::store::Db::connect(&admin_url).await.unwrap();
+    let name = format!(
+        "lr_test_proc_{}_{}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin.pool)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    Some((format!("{base}/{name}"), name))
+}
+
+async fn drop_postgres_database(name: &str) {
+    let admin = leadroute::store::Db::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&admin.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_postgres_database() {
+    let Some((url, name)) = empty_postgres_database().await else {
+        return;
+    };
+    // Both start on an empty database at the same instant: migrations run exactly once.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| Server::start(&url));
+        let b = s.spawn(|| Server::start(&url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (status, signup) = post_json(
+        &a.base,
+        "/api/v1/signup",
+        None,
+        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let token = signup["token"].as_str().unwrap();
+    let (status, me) = get_json(&b.base, "/api/v1/me", token).await;
+    assert_eq!(status, 200, "a token from one process works on the other");
+    assert_eq!(me["user"]["email"], "o@acme.io");
+
+    // A member invited through B signs in through A; deactivated through B, they are out on A.
+    let (_, invite) = post_json(
+        &b.base,
+        "/api/v1/team/invitations",
+        Some(token),
+        json!({"email": "s@acme.io", "name": "Sam", "role": "sales"}),
+    )
+    .await;
+    let accept = format!(
+        "/api/v1/invitations/{}/accept",
+        invite["invitation"]["token"].as_str().unwrap()
+    );
+    let (status, sam) = post_json(&a.base, &accept, None, json!({"password": "password123"})).await;
+    assert_eq!(status, 201);
+    let sam_token = sam["token"].as_str().unwrap();
+    assert_eq!(get_json(&a.base, "/api/v1/me", sam_token).await.0, 200);
+
+    // A browser session made on A is honoured by B.
+    let form = [("email", "o@acme.io"), ("password", "password123")];
+    let signin = client()
+        .post(format!("{}/signin", a.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), 303);
+    let cookie = signin.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let team = client()
+        .get(format!("{}/settings/team", b.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(team.status(), 200);
+    assert!(team.text().await.unwrap().contains("Sam"));
+
+    let request = client()
+        .patch(format!(
+            "{}/api/v1/team/{}",
+            b.base,
+            sam["user"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(token)
+        .json(&json!({"active": false}));
+    assert_eq!(request.send().await.unwrap().status(), 200);
+    assert_eq!(get_json(&a.base, "/api/v1/me", sam_token).await.0, 401);
+
+    let out = run(&["check"], &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    drop((a, b));
+    drop_postgres_database(&name).await;
+}
