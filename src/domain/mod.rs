@@ -1,9 +1,10 @@
 //! The rules, pure: roles, the one permission table, and validated input types.
 //! Nothing here touches SQL, HTTP or the clock.
 
+pub mod lead;
 pub mod permissions;
 pub mod role;
 pub mod validate;
 
-pub use permissions::{Action, Denied, MemberChange};
+pub use permissions::{Action, Denied, MemberChange, OwnerPick};
 pub use role::Role;

@@ -11,6 +11,27 @@ pub enum Action {
     Invite(Role),
     /// Read the audit log.
     ViewAudit,
+    /// Read leads.
+    ViewLeads,
+    /// Create a lead owned by `OwnerPick`.
+    CreateLead(OwnerPick),
+    /// Take a lead that has no owner.
+    ClaimLead,
+    /// Send a lead back to the unassigned pool; `own` when the actor owns it.
+    UnassignLead { own: bool },
+    /// Give a lead to a chosen member, whoever has it now.
+    AssignLead,
+    /// Edit a lead's fields or status; `own` when the actor owns it.
+    EditLead { own: bool },
+}
+
+/// Whose a new lead will be, as seen by its creator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerPick {
+    /// Nobody chosen: routing decides, or it stays unassigned.
+    Nobody,
+    Myself,
+    Teammate,
 }
 
 /// Why an action is refused: a sentence for the person who tried.
@@ -27,27 +48,49 @@ pub struct MemberChange {
 
 /// May a member with `role` do `action`?
 pub fn check(role: Role, action: Action) -> Result<(), Denied> {
-    let allowed = match action {
-        Action::ViewTeam => true,
-        Action::ViewAudit => role.is_admin(),
+    use Role::{Accounting, Manager, Owner, Sales};
+    let (allowed, why) = match action {
+        Action::ViewTeam | Action::ViewLeads => (true, ""),
+        Action::ViewAudit => (
+            role.is_admin(),
+            "Only an Owner or Manager can view the audit log.",
+        ),
         Action::Invite(new_role) => match role {
-            Role::Owner => true,
-            Role::Manager => !new_role.is_admin(),
-            Role::Sales | Role::Accounting => false,
+            Owner => (true, ""),
+            Manager => (
+                !new_role.is_admin(),
+                "Only an Owner can invite an Owner or Manager.",
+            ),
+            Sales | Accounting => (false, "Only an Owner or Manager can invite members."),
+        },
+        Action::CreateLead(pick) => match (role, pick) {
+            (Accounting, _) => (false, "Accounting can read leads but not create them."),
+            (Sales, OwnerPick::Teammate) => (
+                false,
+                "Sales can only create leads for themselves or leave them unassigned.",
+            ),
+            _ => (true, ""),
+        },
+        Action::ClaimLead => (role.is_sales_capable(), "Accounting cannot own leads."),
+        Action::UnassignLead { own } => match role {
+            Owner | Manager => (true, ""),
+            Sales => (
+                own,
+                "Sales can only unassign their own leads. Ask an Owner or Manager to reassign it.",
+            ),
+            Accounting => (false, "Accounting can read leads but not change them."),
+        },
+        Action::AssignLead => (
+            role.is_admin(),
+            "Only an Owner or Manager can assign or reassign leads.",
+        ),
+        Action::EditLead { own } => match role {
+            Owner | Manager => (true, ""),
+            Sales => (own, "Sales can only edit their own leads."),
+            Accounting => (false, "Accounting can read leads but not change them."),
         },
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(Denied(match action {
-            Action::ViewTeam => "You cannot view the team.",
-            Action::ViewAudit => "Only an Owner or Manager can view the audit log.",
-            Action::Invite(r) if role == Role::Manager && r.is_admin() => {
-                "Only an Owner can invite an Owner or Manager."
-            }
-            Action::Invite(_) => "Only an Owner or Manager can invite members.",
-        }))
-    }
+    if allowed { Ok(()) } else { Err(Denied(why)) }
 }
 
 /// May a member with `role` make `change` to a teammate? The "keep one active Owner" rule
@@ -102,6 +145,38 @@ mod tests {
                 allowed,
                 "{inviter:?} invites {invitee:?}"
             );
+        }
+    }
+
+    #[test]
+    fn lead_actions() {
+        // (role, action, allowed)
+        let table = [
+            (Owner, Action::CreateLead(OwnerPick::Teammate), true),
+            (Manager, Action::CreateLead(OwnerPick::Teammate), true),
+            (Sales, Action::CreateLead(OwnerPick::Myself), true),
+            (Sales, Action::CreateLead(OwnerPick::Nobody), true),
+            (Sales, Action::CreateLead(OwnerPick::Teammate), false),
+            (Accounting, Action::CreateLead(OwnerPick::Nobody), false),
+            (Owner, Action::ClaimLead, true),
+            (Sales, Action::ClaimLead, true),
+            (Accounting, Action::ClaimLead, false),
+            (Manager, Action::UnassignLead { own: false }, true),
+            (Sales, Action::UnassignLead { own: true }, true),
+            (Sales, Action::UnassignLead { own: false }, false),
+            (Accounting, Action::UnassignLead { own: true }, false),
+            (Owner, Action::AssignLead, true),
+            (Manager, Action::AssignLead, true),
+            (Sales, Action::AssignLead, false),
+            (Accounting, Action::AssignLead, false),
+            (Manager, Action::EditLead { own: false }, true),
+            (Sales, Action::EditLead { own: true }, true),
+            (Sales, Action::EditLead { own: false }, false),
+            (Accounting, Action::EditLead { own: false }, false),
+            (Accounting, Action::ViewLeads, true),
+        ];
+        for (role, action, allowed) in table {
+            assert_eq!(check(role, action).is_ok(), allowed, "{role:?} {action:?}");
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod leads;
 pub mod secrets;
 pub mod team;
 

@@ -234,6 +234,17 @@ pub async fn update_member(
     if role == target.role && active == target.active {
         return Ok(target);
     }
+    if !role.is_sales_capable() && target.role.is_sales_capable() {
+        let owned =
+            crate::store::leads::count_owned(&mut tx, actor.account_id(), &target.id).await?;
+        if owned > 0 {
+            return Err(Error::conflict(format!(
+                "{} still owns {owned} lead(s). Reassign them before making {} Accounting: \
+                 Accounting never owns a lead.",
+                target.name, target.name
+            )));
+        }
+    }
     users::update_role_active(&mut tx, actor.account_id(), &target.id, role, active, now).await?;
     if users::count_active_owners(&mut tx, actor.account_id()).await? == 0 {
         return Err(Error::conflict(

@@ -26,6 +26,31 @@ const INVARIANTS: &[(&str, &str)] = &[
          WHERE l.actor_id IS NOT NULL AND u.id IS NULL",
     ),
     (
+        "every member's open-lead count equals a recount of their open leads",
+        "SELECT u.id FROM users u WHERE u.open_leads <> (SELECT COUNT(*) FROM leads l \
+         WHERE l.account_id = u.account_id AND l.owner_id = u.id AND l.status = 'open')",
+    ),
+    (
+        "every lead's owner is a sales-capable member of the lead's account",
+        "SELECT l.id FROM leads l LEFT JOIN users u ON u.id = l.owner_id AND u.account_id = l.account_id \
+         WHERE l.owner_id IS NOT NULL AND (u.id IS NULL OR u.role = 'accounting')",
+    ),
+    (
+        "every lead's creator is a member of the lead's account",
+        "SELECT l.id FROM leads l LEFT JOIN users u ON u.id = l.created_by AND u.account_id = l.account_id \
+         WHERE l.created_by IS NOT NULL AND u.id IS NULL",
+    ),
+    (
+        "every lead event belongs to a lead of its own account",
+        "SELECT CAST(e.id AS TEXT) FROM lead_events e LEFT JOIN leads l \
+         ON l.id = e.lead_id AND l.account_id = e.account_id WHERE l.id IS NULL",
+    ),
+    (
+        "every lead has exactly one created event",
+        "SELECT l.id FROM leads l WHERE (SELECT COUNT(*) FROM lead_events e WHERE e.account_id = l.account_id \
+         AND e.lead_id = l.id AND e.kind = 'created') <> 1",
+    ),
+    (
         "team positions are unique within an account",
         "SELECT account_id FROM users GROUP BY account_id, position HAVING COUNT(*) > 1",
     ),

@@ -14,12 +14,20 @@ struct Migration {
 }
 
 /// Never edit a migration once it has landed: add a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "leads",
+        sqlite: include_str!("../../migrations/sqlite/0002_leads.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_leads.sql"),
+    },
+];
 
 /// Any fixed number identifies our advisory lock among others on the same server.
 const PG_MIGRATION_LOCK: i64 = 0x1ead_4007e;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod check;
 pub mod invitations;
+pub mod leads;
 mod migrate;
 pub mod sessions;
 pub mod users;
@@ -94,6 +95,24 @@ impl Db {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
                 .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Locks one lead's row until the transaction ends, so a read-then-write of it (owner,
+    /// status, counters) cannot interleave with another. SQLite's single writer already does.
+    pub async fn lock_lead(
+        &self,
+        tx: &mut Conn,
+        account_id: &str,
+        lead_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM leads WHERE account_id = $1 AND id = $2 FOR UPDATE")
+                .bind(account_id)
+                .bind(lead_id)
                 .fetch_optional(&mut *tx)
                 .await?;
         }

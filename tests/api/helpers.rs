@@ -116,18 +116,20 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Resp {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            json,
-            text,
-        }
+        send_on(self.router.clone(), request).await
+    }
+
+    /// Starts a request on its own task, so many run truly at once (race tests).
+    pub fn spawn_post(&self, path: String, token: &str) -> tokio::task::JoinHandle<Resp> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::HOST, "app.test")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        tokio::spawn(send_on(self.router.clone(), request))
     }
 
     pub fn call(
@@ -224,6 +226,12 @@ impl TestApp {
         }
     }
 
+    /// Runs `leadroute check`'s invariants on this database; panics with the report.
+    pub async fn check(&self) {
+        let problems = leadroute::store::check::run(&self.db).await.unwrap();
+        assert!(problems.is_empty(), "invariants broken: {problems:#?}");
+    }
+
     /// Every row of the tables a test may want to prove unchanged, as text.
     pub async fn snapshot(&self) -> Vec<String> {
         let mut rows = Vec::new();
@@ -233,6 +241,9 @@ impl TestApp {
             "SELECT id || '|' || COALESCE(CAST(accepted_at AS TEXT), '-') FROM invitations ORDER BY id",
             "SELECT CAST(id AS TEXT) || '|' || action FROM audit_log ORDER BY id",
             "SELECT token_hash FROM sessions ORDER BY token_hash",
+            "SELECT id || '|' || COALESCE(owner_id, '-') || '|' || status || '|' || name || '|' || COALESCE(email, '-') FROM leads ORDER BY id",
+            "SELECT CAST(id AS TEXT) || '|' || kind FROM lead_events ORDER BY id",
+            "SELECT id || '|' || CAST(open_leads AS TEXT) FROM users ORDER BY id",
         ] {
             let found: Vec<String> = sqlx::query_scalar(query)
                 .fetch_all(&self.db.pool)
@@ -241,6 +252,21 @@ impl TestApp {
             rows.extend(found);
         }
         rows
+    }
+}
+
+async fn send_on(router: axum::Router, request: Request<Body>) -> Resp {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        json,
+        text,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod leads;
 mod team;
 
 use axum::http::HeaderMap;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(accounts::router())
         .merge(team::router())
         .merge(audit::router())
+        .merge(leads::router())
 }
 
 /// The OpenAPI document, generated from the handlers.

@@ -1,0 +1,213 @@
+//! Leads: status, source, the fields a lead may carry, and what counts as open.
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::{self, EmailAddress, FieldErrors};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LeadStatus {
+    Open,
+    Won,
+    Lost,
+    Dormant,
+}
+
+impl LeadStatus {
+    pub const ALL: [LeadStatus; 4] = [Self::Open, Self::Won, Self::Lost, Self::Dormant];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Dormant => "dormant",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Won => "Won",
+            Self::Lost => "Lost",
+            Self::Dormant => "Dormant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LeadSource {
+    Team,
+    Assistant,
+    Website,
+    Import,
+}
+
+impl LeadSource {
+    pub const ALL: [LeadSource; 4] = [Self::Team, Self::Assistant, Self::Website, Self::Import];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Team => "team",
+            Self::Assistant => "assistant",
+            Self::Website => "website",
+            Self::Import => "import",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Team => "Team",
+            Self::Assistant => "AI assistant",
+            Self::Website => "Website",
+            Self::Import => "Import",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A lead counts towards its owner's workload while it has an owner and is `open`.
+pub fn is_open(owner: Option<&str>, status: LeadStatus) -> bool {
+    owner.is_some() && status == LeadStatus::Open
+}
+
+pub const PHONE_MAX: usize = 50;
+pub const COMPANY_MAX: usize = 200;
+pub const NOTES_MAX: usize = 10_000;
+
+/// The editable fields of a lead, validated. `None` means "not given".
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LeadFields {
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+}
+
+/// Raw input for the lead fields; `Some("")` clears an optional field.
+#[derive(Debug, Default, Clone)]
+pub struct LeadInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl LeadFields {
+    /// Validates input; with `require_name`, a missing name is an error (creation).
+    pub fn parse(input: &LeadInput, require_name: bool, errors: &mut FieldErrors) -> LeadFields {
+        let name = match (&input.name, require_name) {
+            (None, false) => None,
+            (raw, _) => errors.check(
+                "name",
+                validate::required_text(raw.as_deref(), validate::NAME_MAX),
+            ),
+        };
+        let email = input.email.as_deref().map(|raw| {
+            if raw.trim().is_empty() {
+                None
+            } else {
+                errors.check(
+                    "email",
+                    EmailAddress::parse(raw).map(EmailAddress::into_string),
+                )
+            }
+        });
+        let optional = |raw: Option<&String>,
+                        field: &str,
+                        max: usize,
+                        multiline: bool,
+                        errors: &mut FieldErrors| {
+            raw.map(|raw| {
+                let text = raw.trim();
+                if text.is_empty() {
+                    return None;
+                }
+                if text.chars().count() > max {
+                    errors.add(field, format!("must be at most {max} characters"));
+                    return None;
+                }
+                let bad =
+                    |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
+                if text.chars().any(bad) {
+                    errors.add(field, "contains characters that are not allowed");
+                    return None;
+                }
+                Some(text.to_owned())
+            })
+        };
+        LeadFields {
+            name,
+            email,
+            phone: optional(input.phone.as_ref(), "phone", PHONE_MAX, false, errors),
+            company: optional(
+                input.company.as_ref(),
+                "company",
+                COMPANY_MAX,
+                false,
+                errors,
+            ),
+            notes: optional(input.notes.as_ref(), "notes", NOTES_MAX, true, errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: LeadInput, require_name: bool) -> (LeadFields, FieldErrors) {
+        let mut errors = FieldErrors::default();
+        let fields = LeadFields::parse(&input, require_name, &mut errors);
+        (fields, errors)
+    }
+
+    #[test]
+    fn creation_needs_a_name_and_bounds_every_field() {
+        let (_, errors) = parse(LeadInput::default(), true);
+        assert!(errors.get("name").is_some());
+        let (fields, errors) = parse(
+            LeadInput {
+                name: Some(" Jane ".into()),
+                email: Some("".into()),
+                notes: Some("line one\nline two".into()),
+                ..Default::default()
+            },
+            true,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(fields.name.as_deref(), Some("Jane"));
+        assert_eq!(fields.email, Some(None));
+        assert_eq!(fields.notes, Some(Some("line one\nline two".into())));
+        let (_, errors) = parse(
+            LeadInput {
+                name: Some("x".repeat(201)),
+                email: Some("nope".into()),
+                phone: Some("1".repeat(51)),
+                company: Some("a\u{0}b".into()),
+                notes: Some("n".repeat(10_001)),
+            },
+            true,
+        );
+        for f in ["name", "email", "phone", "company", "notes"] {
+            assert!(errors.get(f).is_some(), "{f}");
+        }
+    }
+
+    #[test]
+    fn open_means_owned_and_open() {
+        assert!(is_open(Some("u"), LeadStatus::Open));
+        assert!(!is_open(None, LeadStatus::Open));
+        assert!(!is_open(Some("u"), LeadStatus::Won));
+    }
+}

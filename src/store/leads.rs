@@ -1,0 +1,377 @@
+//! Leads, their history events and the members' open-lead counters.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::Conn;
+use crate::domain::lead::{LeadSource, LeadStatus};
+
+/// (id, name) of a member a lead points at.
+pub type Person = (String, String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    pub strategy: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    pub status: LeadStatus,
+    pub source: LeadSource,
+    pub owner: Option<Person>,
+    pub created_by: Option<Person>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub routing: Option<Routing>,
+}
+
+impl Lead {
+    pub fn owner_id(&self) -> Option<&str> {
+        self.owner.as_ref().map(|(id, _)| id.as_str())
+    }
+}
+
+macro_rules! lead_select {
+    () => {
+        "SELECT l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
+         l.source, l.owner_id, o.name AS owner_name, l.created_by, c.name AS creator_name, \
+         l.created_at, l.updated_at, l.routing_strategy, l.routing_seq, l.routing_reason \
+         FROM leads l \
+         LEFT JOIN users o ON o.id = l.owner_id AND o.account_id = l.account_id \
+         LEFT JOIN users c ON c.id = l.created_by AND c.account_id = l.account_id "
+    };
+}
+
+fn from_row(r: &AnyRow) -> sqlx::Result<Lead> {
+    let decode = |what: &str, v: String| sqlx::Error::Decode(format!("{what} {v}").into());
+    let status: String = r.try_get("status")?;
+    let source: String = r.try_get("source")?;
+    let person = |id: &str, name: &str| -> sqlx::Result<Option<Person>> {
+        let id: Option<String> = r.try_get(id)?;
+        let name: Option<String> = r.try_get(name)?;
+        Ok(id.zip(name))
+    };
+    let strategy: Option<String> = r.try_get("routing_strategy")?;
+    let seq: Option<i64> = r.try_get("routing_seq")?;
+    let reason: Option<String> = r.try_get("routing_reason")?;
+    Ok(Lead {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        phone: r.try_get("phone")?,
+        company: r.try_get("company")?,
+        notes: r.try_get("notes")?,
+        status: LeadStatus::parse(&status).ok_or_else(|| decode("status", status.clone()))?,
+        source: LeadSource::parse(&source).ok_or_else(|| decode("source", source.clone()))?,
+        owner: person("owner_id", "owner_name")?,
+        created_by: person("created_by", "creator_name")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        routing: match (strategy, seq, reason) {
+            (Some(strategy), Some(seq), Some(reason)) => Some(Routing {
+                strategy,
+                seq,
+                reason,
+            }),
+            _ => None,
+        },
+    })
+}
+
+pub struct NewLead<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub company: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    pub source: LeadSource,
+    pub owner_id: Option<&'a str>,
+    pub created_by: Option<&'a str>,
+    pub routing: Option<&'a Routing>,
+}
+
+fn search_text(name: &str, email: Option<&str>, company: Option<&str>) -> String {
+    [Some(name), email, company]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+pub async fn insert(conn: &mut Conn, lead: &NewLead<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO leads (id, account_id, name, email, phone, company, notes, status, source, \
+         owner_id, created_by, created_at, updated_at, routing_strategy, routing_seq, \
+         routing_reason, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $11, $12, $13, $14, $15)",
+    )
+    .bind(lead.id)
+    .bind(lead.account_id)
+    .bind(lead.name)
+    .bind(lead.email)
+    .bind(lead.phone)
+    .bind(lead.company)
+    .bind(lead.notes)
+    .bind(lead.source.as_str())
+    .bind(lead.owner_id)
+    .bind(lead.created_by)
+    .bind(now)
+    .bind(lead.routing.map(|r| r.strategy.as_str()))
+    .bind(lead.routing.map(|r| r.seq))
+    .bind(lead.routing.map(|r| r.reason.as_str()))
+    .bind(search_text(lead.name, lead.email, lead.company))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<Lead>> {
+    let row = sqlx::query(concat!(
+        lead_select!(),
+        "WHERE l.account_id = $1 AND l.id = $2"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OwnerFilter {
+    #[default]
+    Anyone,
+    Nobody,
+    Member(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub owner: OwnerFilter,
+    pub status: Option<LeadStatus>,
+    pub source: Option<LeadSource>,
+    /// Lower-cased text to find in name, email or company.
+    pub q: Option<String>,
+    /// Keyset position: only leads older than this (created_at, id).
+    pub before: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// Leads newest first. The SQL is built for the filters given, so each shape of query can
+/// use its index (no OFFSET, no `$n IS NULL OR ...` that defeats the planner).
+pub async fn list(
+    conn: &mut Conn,
+    account_id: &str,
+    filter: &ListFilter,
+) -> sqlx::Result<Vec<Lead>> {
+    let mut sql = String::from(lead_select!());
+    sql.push_str("WHERE l.account_id = $1");
+    let mut texts: Vec<String> = vec![account_id.to_owned()];
+    let mut arg = |sql: &mut String, clause: &str, value: String| {
+        texts.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", texts.len())));
+    };
+    match &filter.owner {
+        OwnerFilter::Anyone => {}
+        OwnerFilter::Nobody => sql.push_str(" AND l.owner_id IS NULL"),
+        OwnerFilter::Member(id) => arg(&mut sql, " AND l.owner_id = ?", id.clone()),
+    }
+    if let Some(status) = filter.status {
+        arg(&mut sql, " AND l.status = ?", status.as_str().to_owned());
+    }
+    if let Some(source) = filter.source {
+        arg(&mut sql, " AND l.source = ?", source.as_str().to_owned());
+    }
+    if let Some(q) = &filter.q {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        arg(
+            &mut sql,
+            " AND l.search_text LIKE ? ESCAPE '\\'",
+            format!("%{escaped}%"),
+        );
+    }
+    let before_at = filter.before.as_ref().map(|(at, _)| *at);
+    if let Some((_, id)) = &filter.before {
+        texts.push(id.clone());
+        let (at, id) = (texts.len() + 1, texts.len());
+        sql.push_str(&format!(
+            " AND (l.created_at < ${at} OR (l.created_at = ${at} AND l.id < ${id}))"
+        ));
+    }
+    let limit_slot = texts.len() + 1 + usize::from(before_at.is_some());
+    sql.push_str(&format!(
+        " ORDER BY l.created_at DESC, l.id DESC LIMIT ${limit_slot}"
+    ));
+
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for text in texts {
+        query = query.bind(text);
+    }
+    if let Some(at) = before_at {
+        query = query.bind(at);
+    }
+    let rows = query.bind(filter.limit).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Sets the owner only if it is still `expected` (compare-and-set); false when it is not.
+pub async fn set_owner_if(
+    conn: &mut Conn,
+    account_id: &str,
+    id: &str,
+    expected: Option<&str>,
+    new_owner: Option<&str>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE leads SET owner_id = $1, updated_at = $2 \
+         WHERE account_id = $3 AND id = $4 \
+         AND (owner_id = $5 OR (owner_id IS NULL AND $5 IS NULL))",
+    )
+    .bind(new_owner)
+    .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .bind(expected)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Writes a lead's editable fields and status as given.
+pub async fn update(conn: &mut Conn, lead: &Lead, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE leads SET name = $1, email = $2, phone = $3, company = $4, notes = $5, \
+         status = $6, search_text = $7, updated_at = $8 WHERE account_id = $9 AND id = $10",
+    )
+    .bind(&lead.name)
+    .bind(&lead.email)
+    .bind(&lead.phone)
+    .bind(&lead.company)
+    .bind(&lead.notes)
+    .bind(lead.status.as_str())
+    .bind(search_text(
+        &lead.name,
+        lead.email.as_deref(),
+        lead.company.as_deref(),
+    ))
+    .bind(now)
+    .bind(&lead.account_id)
+    .bind(&lead.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How many leads (of any status) a member owns.
+pub async fn count_owned(conn: &mut Conn, account_id: &str, user_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE account_id = $1 AND owner_id = $2")
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Moves a member's open-lead counter by `delta` (+1 or -1).
+pub async fn add_open(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    delta: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET open_leads = open_leads + $1 WHERE account_id = $2 AND id = $3")
+        .bind(delta)
+        .bind(account_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct NewEvent<'a> {
+    pub account_id: &'a str,
+    pub lead_id: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub from_owner: Option<&'a str>,
+    pub to_owner: Option<&'a str>,
+    pub detail: &'a str,
+}
+
+pub async fn add_event(conn: &mut Conn, e: &NewEvent<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO lead_events (account_id, lead_id, at, actor_id, kind, from_owner_id, \
+         to_owner_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.account_id)
+    .bind(e.lead_id)
+    .bind(now)
+    .bind(e.actor_id)
+    .bind(e.kind)
+    .bind(e.from_owner)
+    .bind(e.to_owner)
+    .bind(e.detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: i64,
+    pub actor: Option<Person>,
+    pub kind: String,
+    pub from_owner: Option<Person>,
+    pub to_owner: Option<Person>,
+    pub detail: String,
+}
+
+/// A lead's history, oldest first.
+pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT e.at, e.kind, e.detail, e.actor_id, a.name AS actor_name, \
+         e.from_owner_id, f.name AS from_name, e.to_owner_id, t.name AS to_name \
+         FROM lead_events e \
+         LEFT JOIN users a ON a.id = e.actor_id AND a.account_id = e.account_id \
+         LEFT JOIN users f ON f.id = e.from_owner_id AND f.account_id = e.account_id \
+         LEFT JOIN users t ON t.id = e.to_owner_id AND t.account_id = e.account_id \
+         WHERE e.account_id = $1 AND e.lead_id = $2 ORDER BY e.id",
+    )
+    .bind(account_id)
+    .bind(lead_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let person = |id: &str, name: &str| -> sqlx::Result<Option<Person>> {
+                let id: Option<String> = r.try_get(id)?;
+                let name: Option<String> = r.try_get(name)?;
+                Ok(id.zip(name))
+            };
+            Ok(Event {
+                at: r.try_get("at")?,
+                actor: person("actor_id", "actor_name")?,
+                kind: r.try_get("kind")?,
+                from_owner: person("from_owner_id", "from_name")?,
+                to_owner: person("to_owner_id", "to_name")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
