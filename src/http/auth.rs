@@ -80,12 +80,13 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     };
 
     let mut request = request;
-    if writes && !public {
-        if let Some(session) = session.as_ref().filter(|s| s.kind == Kind::Web) {
-            match csrf_verified(session, request).await {
-                Ok(checked) => request = checked,
-                Err(response) => return response,
-            }
+    if let Some(session) = session
+        .as_ref()
+        .filter(|s| writes && !public && s.kind == Kind::Web)
+    {
+        match csrf_verified(session, request).await {
+            Ok(checked) => request = checked,
+            Err(response) => return response,
         }
     }
     request.extensions_mut().insert(Credential(session));

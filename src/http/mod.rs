@@ -60,8 +60,9 @@ async fn api_error_bodies(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
-        if let Some(err) = error::for_status(status) {
+    let failed = status.is_client_error() || status.is_server_error();
+    if let Some(err) = error::for_status(status).filter(|_| failed && !is_json) {
+        {
             let mut fixed = (status, axum::Json(err.body())).into_response();
             if let Some(allow) = response.headers().get(header::ALLOW) {
                 fixed.headers_mut().insert(header::ALLOW, allow.clone());

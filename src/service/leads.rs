@@ -378,16 +378,18 @@ pub async fn change_owner(
         .ok_or(Error::NotFound)?;
     let current = lead.owner_id().map(str::to_owned);
     let taken_first = || Error::conflict("A teammate claimed this lead first.");
-    if let Expected::Owner(seen) = &expected {
-        if *seen != current {
-            return Err(if change == OwnerChange::Claim {
-                taken_first()
-            } else {
-                Error::conflict(
-                    "This lead's owner changed in the meantime. Reload to see who has it now.",
-                )
-            });
+    // Someone else changed the owner between what the caller saw and now.
+    let moved_meanwhile = || {
+        if change == OwnerChange::Claim {
+            taken_first()
+        } else {
+            Error::conflict(
+                "This lead's owner changed in the meantime. Reload to see who has it now.",
+            )
         }
+    };
+    if matches!(&expected, Expected::Owner(seen) if *seen != current) {
+        return Err(moved_meanwhile());
     }
     let (new_owner, kind, action) = match &change {
         OwnerChange::Claim => {
@@ -437,13 +439,7 @@ pub async fn change_owner(
     )
     .await?
     {
-        return Err(if change == OwnerChange::Claim {
-            taken_first()
-        } else {
-            Error::conflict(
-                "This lead's owner changed in the meantime. Reload to see who has it now.",
-            )
-        });
+        return Err(moved_meanwhile());
     }
     if lead.status == LeadStatus::Open {
         if let Some(old) = &current {

@@ -58,7 +58,6 @@ pub struct TestApp {
     pub router: axum::Router,
     pub db: Db,
     pub database_url: String,
-    pub backend: &'static str,
     _cleanup: Cleanup,
 }
 
@@ -110,7 +109,6 @@ impl TestApp {
             router,
             db,
             database_url: url,
-            backend,
             _cleanup: cleanup,
         })
     }

@@ -197,7 +197,7 @@ pub async fn accept(
     Form(form): Form<AcceptForm>,
 ) -> Response {
     match team::accept(&state.db, &token, form.password.as_deref(), Kind::Web).await {
-        Ok(signed_in) => signed_in_redirect(&state, &headers, &signed_in.token, "/settings/team"),
+        Ok(signed_in) => signed_in_redirect(&state, &headers, &signed_in.token, "/leads"),
         Err(Error::NotFound) => invitation_gone(),
         Err(err) => match accept_page_for(&state, token).await {
             Ok(mut page) => {

@@ -2,6 +2,7 @@
 
 mod audit_page;
 mod auth_pages;
+mod leads_pages;
 mod team_page;
 
 use askama::Template;
@@ -31,6 +32,15 @@ pub fn router() -> Router<AppState> {
             "/invitations/{token}",
             get(auth_pages::accept_page).post(auth_pages::accept),
         )
+        .route("/leads", get(leads_pages::list).post(leads_pages::create))
+        .route("/leads/new", get(leads_pages::new_form))
+        .route(
+            "/leads/{id}",
+            get(leads_pages::show).post(leads_pages::update),
+        )
+        .route("/leads/{id}/claim", post(leads_pages::claim))
+        .route("/leads/{id}/unassign", post(leads_pages::unassign))
+        .route("/leads/{id}/assign", post(leads_pages::assign))
         .route("/settings/team", get(team_page::show))
         .route("/settings/team/invitations", post(team_page::invite))
         .route("/settings/team/{user_id}", post(team_page::update_member))
@@ -61,7 +71,7 @@ impl Nav {
 
 async fn home(MaybeWebUser(user): MaybeWebUser) -> Redirect {
     match user {
-        Some(_) => Redirect::to("/settings/team"),
+        Some(_) => Redirect::to("/leads"),
         None => Redirect::to("/signin"),
     }
 }
