@@ -25,3 +25,12 @@ document.addEventListener("click", (event) => {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
   });
 });
+
+// Ask before a destructive action (buttons with data-confirm). Without JavaScript the form
+// simply submits.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

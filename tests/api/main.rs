@@ -5,8 +5,10 @@ mod helpers;
 
 mod accounts;
 mod audit;
+mod lead_pages;
 mod leads;
 mod ops;
+mod pages;
 mod processes;
 mod team;
 mod web;
