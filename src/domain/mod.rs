@@ -4,6 +4,7 @@
 pub mod lead;
 pub mod permissions;
 pub mod role;
+pub mod routing;
 pub mod validate;
 
 pub use permissions::{Action, Denied, MemberChange, OwnerPick};

@@ -23,6 +23,10 @@ pub enum Action {
     AssignLead,
     /// Edit a lead's fields or status; `own` when the actor owns it.
     EditLead { own: bool },
+    /// Read the routing settings (the Lead routing page).
+    ViewRouting,
+    /// Change the routing settings.
+    SaveRouting,
 }
 
 /// Whose a new lead will be, as seen by its creator.
@@ -50,7 +54,11 @@ pub struct MemberChange {
 pub fn check(role: Role, action: Action) -> Result<(), Denied> {
     use Role::{Accounting, Manager, Owner, Sales};
     let (allowed, why) = match action {
-        Action::ViewTeam | Action::ViewLeads => (true, ""),
+        Action::ViewTeam | Action::ViewLeads | Action::ViewRouting => (true, ""),
+        Action::SaveRouting => (
+            role.is_admin(),
+            "Only an Owner or Manager can change lead routing.",
+        ),
         Action::ViewAudit => (
             role.is_admin(),
             "Only an Owner or Manager can view the audit log.",
@@ -174,6 +182,11 @@ mod tests {
             (Sales, Action::EditLead { own: false }, false),
             (Accounting, Action::EditLead { own: false }, false),
             (Accounting, Action::ViewLeads, true),
+            (Sales, Action::ViewRouting, true),
+            (Owner, Action::SaveRouting, true),
+            (Manager, Action::SaveRouting, true),
+            (Sales, Action::SaveRouting, false),
+            (Accounting, Action::SaveRouting, false),
         ];
         for (role, action, allowed) in table {
             assert_eq!(check(role, action).is_ok(), allowed, "{role:?} {action:?}");

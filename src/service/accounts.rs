@@ -74,6 +74,7 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
     users::insert(&mut tx, &new_user, now)
         .await
         .map_err(unique_email)?;
+    crate::store::routing::create_default(&mut tx, &account_id).await?;
     audit::record(
         &mut tx,
         audit::NewEntry {

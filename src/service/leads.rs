@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Actor, secrets};
 use crate::domain::lead::{self, LeadFields, LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
+use crate::domain::routing::Receipt;
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
 use crate::store::leads::{self, Event, Lead, ListFilter, NewEvent, NewLead, OwnerFilter};
@@ -58,63 +59,124 @@ pub async fn create(db: &Db, actor: &Actor, input: CreateLead) -> Result<Lead> {
     let (Some(name), Some(source)) = (fields.name, source) else {
         return Err(Error::bad_request("invalid lead"));
     };
-    let id = secrets::new_id();
     let flat = |v: Option<Option<String>>| v.flatten();
-    let (email, phone, company, notes) = (
-        flat(fields.email),
-        flat(fields.phone),
-        flat(fields.company),
-        flat(fields.notes),
-    );
-    leads::insert(
+    let lead = ValidLead {
+        name,
+        email: flat(fields.email),
+        phone: flat(fields.phone),
+        company: flat(fields.company),
+        notes: flat(fields.notes),
+        source,
+    };
+    let (lead, _) = insert_new(
+        db,
         &mut tx,
+        actor.account_id(),
+        Some(&actor.user),
+        lead,
+        owner,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(lead)
+}
+
+/// A new lead's validated fields.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidLead {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    pub source: LeadSource,
+}
+
+/// Inserts a new lead in the caller's transaction, whatever channel it came from. With no
+/// explicit owner it is routed (when routing is on); an explicit owner always wins. Writes
+/// the lead, its `created` (and `routed`) history, and the owner's open-lead count.
+pub(crate) async fn insert_new(
+    db: &Db,
+    tx: &mut Conn,
+    account_id: &str,
+    creator: Option<&User>,
+    new: ValidLead,
+    owner: Option<User>,
+    now: i64,
+) -> Result<(Lead, Option<Receipt>)> {
+    let receipt = match &owner {
+        Some(_) => None,
+        None => super::routing::route(db, tx, account_id).await?,
+    };
+    let id = secrets::new_id();
+    let routing = receipt.as_ref().map(|r| leads::Routing {
+        strategy: r.strategy.as_str().to_owned(),
+        seq: r.seq,
+        reason: r.reason.clone(),
+    });
+    let receipt_json = receipt
+        .as_ref()
+        .map(|r| serde_json::to_string(r).unwrap_or_default());
+    let owner_id = owner
+        .as_ref()
+        .map(|u| u.id.as_str())
+        .or(receipt.as_ref().map(|r| r.owner.id.as_str()));
+    leads::insert(
+        tx,
         &NewLead {
             id: &id,
-            account_id: actor.account_id(),
-            name: &name,
-            email: email.as_deref(),
-            phone: phone.as_deref(),
-            company: company.as_deref(),
-            notes: notes.as_deref(),
-            source,
-            owner_id: owner.as_ref().map(|u| u.id.as_str()),
-            created_by: Some(&actor.user.id),
-            routing: None,
+            account_id,
+            name: &new.name,
+            email: new.email.as_deref(),
+            phone: new.phone.as_deref(),
+            company: new.company.as_deref(),
+            notes: new.notes.as_deref(),
+            source: new.source,
+            owner_id,
+            created_by: creator.map(|u| u.id.as_str()),
+            routing: routing.as_ref(),
+            receipt: receipt_json.as_deref(),
         },
         now,
     )
     .await?;
     if let Some(owner) = &owner {
-        leads::add_open(&mut tx, actor.account_id(), &owner.id, 1).await?;
+        leads::add_open(tx, account_id, &owner.id, 1).await?;
     }
-    let detail = match &owner {
-        Some(o) => format!(
-            "Created by {} from {}, owned by {}",
-            actor.user.name,
-            source.label(),
-            o.name
-        ),
-        None => format!("Created by {} from {}", actor.user.name, source.label()),
+    let source = new.source.label();
+    let detail = match (creator, &owner) {
+        (Some(c), Some(o)) => format!("Created by {} from {source}, owned by {}", c.name, o.name),
+        (Some(c), None) => format!("Created by {} from {source}", c.name),
+        (None, _) => format!("Came in from {source}"),
+    };
+    let event = |kind, to_owner, detail| NewEvent {
+        account_id,
+        lead_id: &id,
+        actor_id: creator.map(|u| u.id.as_str()),
+        kind,
+        from_owner: None,
+        to_owner,
+        detail,
     };
     leads::add_event(
-        &mut tx,
-        &NewEvent {
-            account_id: actor.account_id(),
-            lead_id: &id,
-            actor_id: Some(&actor.user.id),
-            kind: "created",
-            from_owner: None,
-            to_owner: owner.as_ref().map(|u| u.id.as_str()),
-            detail: &detail,
-        },
+        tx,
+        &event("created", owner.as_ref().map(|u| u.id.as_str()), &detail),
         now,
     )
     .await?;
-    let lead = leads::get(&mut tx, actor.account_id(), &id)
+    if let Some(r) = &receipt {
+        leads::add_event(
+            tx,
+            &event("routed", Some(r.owner.id.as_str()), &r.reason),
+            now,
+        )
+        .await?;
+    }
+    let lead = leads::get(tx, account_id, &id)
         .await?
         .ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    Ok(lead)
+    Ok((lead, receipt))
 }
 
 /// The member may own leads: in this account, active and sales-capable.

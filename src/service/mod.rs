@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod leads;
+pub mod routing;
 pub mod secrets;
 pub mod team;
 

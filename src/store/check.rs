@@ -51,6 +51,24 @@ const INVARIANTS: &[(&str, &str)] = &[
          AND e.lead_id = l.id AND e.kind = 'created') <> 1",
     ),
     (
+        "routed leads' seq runs 1, 2, 3... per account with no gaps, up to the next seq",
+        "SELECT s.account_id FROM routing_settings s WHERE s.next_seq - 1 <> \
+         (SELECT COUNT(*) FROM leads l WHERE l.account_id = s.account_id AND l.routing_seq IS NOT NULL) \
+         OR s.next_seq - 1 <> COALESCE((SELECT MAX(l.routing_seq) FROM leads l \
+         WHERE l.account_id = s.account_id), 0)",
+    ),
+    (
+        "every routed lead has its receipt and one routed history event",
+        "SELECT l.id FROM leads l WHERE l.routing_seq IS NOT NULL AND (l.routing_receipt IS NULL \
+         OR (SELECT COUNT(*) FROM lead_events e WHERE e.account_id = l.account_id \
+         AND e.lead_id = l.id AND e.kind = 'routed') <> 1)",
+    ),
+    (
+        "every account has its routing settings",
+        "SELECT a.id FROM accounts a LEFT JOIN routing_settings s ON s.account_id = a.id \
+         WHERE s.account_id IS NULL",
+    ),
+    (
         "team positions are unique within an account",
         "SELECT account_id FROM users GROUP BY account_id, position HAVING COUNT(*) > 1",
     ),

@@ -32,6 +32,8 @@ pub struct Lead {
     pub created_at: i64,
     pub updated_at: i64,
     pub routing: Option<Routing>,
+    /// The full routing receipt (JSON), for "Why this owner?".
+    pub receipt_json: Option<String>,
 }
 
 impl Lead {
@@ -42,12 +44,19 @@ impl Lead {
 
 macro_rules! lead_select {
     () => {
-        "SELECT l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
+        lead_select!("")
+    };
+    ($extra:literal) => {
+        concat!(
+            "SELECT ",
+            $extra,
+            " l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
          l.source, l.owner_id, o.name AS owner_name, l.created_by, c.name AS creator_name, \
          l.created_at, l.updated_at, l.routing_strategy, l.routing_seq, l.routing_reason \
          FROM leads l \
          LEFT JOIN users o ON o.id = l.owner_id AND o.account_id = l.account_id \
          LEFT JOIN users c ON c.id = l.created_by AND c.account_id = l.account_id "
+        )
     };
 }
 
@@ -85,6 +94,8 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Lead> {
             }),
             _ => None,
         },
+        // Only single-lead reads select the receipt; lists leave it out (it can be large).
+        receipt_json: r.try_get("routing_receipt").unwrap_or(None),
     })
 }
 
@@ -100,6 +111,8 @@ pub struct NewLead<'a> {
     pub owner_id: Option<&'a str>,
     pub created_by: Option<&'a str>,
     pub routing: Option<&'a Routing>,
+    /// The routing receipt as JSON, for a routed lead.
+    pub receipt: Option<&'a str>,
 }
 
 fn search_text(name: &str, email: Option<&str>, company: Option<&str>) -> String {
@@ -115,8 +128,8 @@ pub async fn insert(conn: &mut Conn, lead: &NewLead<'_>, now: i64) -> sqlx::Resu
     sqlx::query(
         "INSERT INTO leads (id, account_id, name, email, phone, company, notes, status, source, \
          owner_id, created_by, created_at, updated_at, routing_strategy, routing_seq, \
-         routing_reason, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $11, $12, $13, $14, $15)",
+         routing_reason, search_text, routing_receipt) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)",
     )
     .bind(lead.id)
     .bind(lead.account_id)
@@ -133,6 +146,7 @@ pub async fn insert(conn: &mut Conn, lead: &NewLead<'_>, now: i64) -> sqlx::Resu
     .bind(lead.routing.map(|r| r.seq))
     .bind(lead.routing.map(|r| r.reason.as_str()))
     .bind(search_text(lead.name, lead.email, lead.company))
+    .bind(lead.receipt)
     .execute(conn)
     .await?;
     Ok(())
@@ -140,7 +154,7 @@ pub async fn insert(conn: &mut Conn, lead: &NewLead<'_>, now: i64) -> sqlx::Resu
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<Lead>> {
     let row = sqlx::query(concat!(
-        lead_select!(),
+        lead_select!("l.routing_receipt,"),
         "WHERE l.account_id = $1 AND l.id = $2"
     ))
     .bind(account_id)

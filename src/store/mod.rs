@@ -7,6 +7,7 @@ pub mod check;
 pub mod invitations;
 pub mod leads;
 mod migrate;
+pub mod routing;
 pub mod sessions;
 pub mod users;
 
@@ -94,6 +95,19 @@ impl Db {
     pub async fn lock_account(&self, tx: &mut Conn, account_id: &str) -> Result<(), sqlx::Error> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the account's routing lock until the transaction ends: every routing decision
+    /// and settings change of the account happens one at a time, on any number of processes.
+    /// SQLite's `BEGIN IMMEDIATE` already holds the database's single write lock.
+    pub async fn lock_routing(&self, tx: &mut Conn, account_id: &str) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT account_id FROM routing_settings WHERE account_id = $1 FOR UPDATE")
                 .bind(account_id)
                 .fetch_optional(&mut *tx)
                 .await?;

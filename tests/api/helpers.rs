@@ -103,6 +103,8 @@ async fn fresh_database(backend: &str) -> Option<(Db, String, Cleanup)> {
 
 impl TestApp {
     pub async fn new(backend: &'static str) -> Option<Self> {
+        // Internal errors are logged, never shown: this makes them visible in a failing test.
+        leadroute::telemetry::init();
         let (db, url, cleanup) = fresh_database(backend).await?;
         let router = leadroute::app::router(db.clone(), Config::for_database(url.clone()));
         Some(Self {

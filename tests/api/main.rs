@@ -10,5 +10,6 @@ mod leads;
 mod ops;
 mod pages;
 mod processes;
+mod routing;
 mod team;
 mod web;

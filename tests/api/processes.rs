@@ -185,6 +185,7 @@ fn migrate_and_check_on_sqlite() {
             "INSERT INTO accounts (id, name, created_at) VALUES ('a1', 'Broken', 0)",
             "INSERT INTO users (id, account_id, name, email, password_hash, role, active, position, created_at, updated_at) \
              VALUES ('u1', 'a1', 'X', 'x@x.io', 'h', 'owner', 0, 1, 0, 0)",
+            "INSERT INTO routing_settings (account_id) VALUES ('a1')",
         ] {
             sqlx::query(sql).execute(&db.pool).await.unwrap();
         }
@@ -306,6 +307,106 @@ async fn two_servers_share_one_postgres_database() {
     assert_eq!(request.send().await.unwrap().status(), 200);
     assert_eq!(get_json(&a.base, "/api/v1/me", sam_token).await.0, 401);
 
+    let out = run(&["check"], &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    drop((a, b));
+    drop_postgres_database(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_decisions_are_serialised_across_two_postgres_servers() {
+    let Some((url, name)) = empty_postgres_database().await else {
+        return;
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| Server::start(&url));
+        let b = s.spawn(|| Server::start(&url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (_, signup) = post_json(
+        &a.base,
+        "/api/v1/signup",
+        None,
+        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
+    )
+    .await;
+    let token = signup["token"].as_str().unwrap().to_owned();
+    let mut team = vec![signup["user"]["id"].as_str().unwrap().to_owned()];
+    for i in 0..3 {
+        let (_, invite) = post_json(
+            &a.base,
+            "/api/v1/team/invitations",
+            Some(&token),
+            json!({"email": format!("rep{i}@acme.io"), "name": format!("Rep {i}"), "role": "sales"}),
+        )
+        .await;
+        let accept = format!(
+            "/api/v1/invitations/{}/accept",
+            invite["invitation"]["token"].as_str().unwrap()
+        );
+        let (status, rep) =
+            post_json(&b.base, &accept, None, json!({"password": "password123"})).await;
+        assert_eq!(status, 201);
+        team.push(rep["user"]["id"].as_str().unwrap().to_owned());
+    }
+    let put = client()
+        .put(format!("{}/api/v1/routing", a.base))
+        .bearer_auth(&token)
+        .json(&json!({"enabled": true, "strategy": "round_robin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+
+    // 200 leads at once, spread over both processes.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        let token = token.clone();
+        tasks.spawn(async move {
+            post_json(
+                &base,
+                "/api/v1/leads",
+                Some(&token),
+                json!({"name": format!("Rush {i}")}),
+            )
+            .await
+        });
+    }
+    let created = tasks.join_all().await;
+    assert!(created.iter().all(|(status, _)| *status == 201));
+    let mut routed: Vec<(i64, String)> = created
+        .iter()
+        .map(|(_, lead)| {
+            (
+                lead["routing"]["seq"].as_i64().unwrap(),
+                lead["owner"]["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    routed.sort();
+    let seqs: Vec<i64> = routed.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        seqs,
+        (1..=200).collect::<Vec<_>>(),
+        "distinct, consecutive seq across processes"
+    );
+    for (i, (_, owner)) in routed.iter().enumerate() {
+        assert_eq!(
+            *owner,
+            team[i % 4],
+            "seq {} goes where one-at-a-time creation would send it",
+            i + 1
+        );
+    }
     let out = run(&["check"], &url);
     assert!(
         out.status.success(),

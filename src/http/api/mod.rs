@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod leads;
+mod routing;
 mod team;
 
 use axum::http::HeaderMap;
@@ -44,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(team::router())
         .merge(audit::router())
         .merge(leads::router())
+        .merge(routing::router())
 }
 
 /// The OpenAPI document, generated from the handlers.

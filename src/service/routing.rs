@@ -1,0 +1,200 @@
+//! Lead routing: reading and saving the settings, and routing a new lead inside the
+//! transaction that creates it (the only place routing decisions are made).
+
+use serde_json::json;
+
+use super::Actor;
+use crate::domain::permissions::{self, Action};
+use crate::domain::routing::{self, Candidate, Receipt, Strategy};
+use crate::domain::validate::FieldErrors;
+use crate::error::{Error, Result};
+use crate::store::routing::{self as store, Settings};
+use crate::store::users::{self, User};
+use crate::store::{Conn, Db, audit, now_ms};
+
+/// One member as the Lead routing page and API show them.
+#[derive(Debug, Clone)]
+pub struct CandidateView {
+    pub user: User,
+    pub checked: bool,
+    pub open_leads: i64,
+    /// Routed to them in the last 7 and 30 days.
+    pub routed_7d: i64,
+    pub routed_30d: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoutingView {
+    pub settings: Settings,
+    /// Active and inactive sales-capable members, in team order.
+    pub candidates: Vec<CandidateView>,
+    pub effective_pool: Vec<String>,
+    pub fallback: bool,
+    pub next: Option<String>,
+    /// The owners of the next routed leads under the current settings (a dry run).
+    pub preview: Vec<String>,
+}
+
+impl RoutingView {
+    pub fn name_of(&self, id: &str) -> &str {
+        self.candidates
+            .iter()
+            .find(|c| c.user.id == id)
+            .map_or("", |c| c.user.name.as_str())
+    }
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+pub const PREVIEW_LEN: usize = 10;
+
+pub async fn view(db: &Db, actor: &Actor) -> Result<RoutingView> {
+    permissions::check(actor.user.role, Action::ViewRouting)?;
+    let mut conn = db.conn().await?;
+    build_view(&mut conn, actor.account_id()).await
+}
+
+async fn build_view(conn: &mut Conn, account_id: &str) -> Result<RoutingView> {
+    let settings = store::get(conn, account_id).await?;
+    let members = users::list(conn, account_id).await?;
+    let engine = store::candidates(conn, account_id).await?;
+    let now = now_ms();
+    let routed =
+        store::routed_counts(conn, account_id, now - 7 * DAY_MS, now - 30 * DAY_MS).await?;
+    let pool = routing::resolve_pool(&settings.rotation, &engine);
+    let ids = |indexes: Vec<usize>| -> Vec<String> {
+        indexes.into_iter().map(|i| engine[i].id.clone()).collect()
+    };
+    let next = routing::pick(settings.strategy, &pool, &engine).map(|i| engine[i].id.clone());
+    let preview = ids(routing::preview(
+        settings.strategy,
+        &settings.rotation,
+        &engine,
+        settings.next_seq,
+        PREVIEW_LEN,
+    ));
+    let candidates = members
+        .into_iter()
+        .filter_map(|user| {
+            let c: &Candidate = engine.iter().find(|c| c.id == user.id)?;
+            let (routed_7d, routed_30d) = routed
+                .iter()
+                .find(|(id, _, _)| *id == user.id)
+                .map_or((0, 0), |(_, a, b)| (*a, *b));
+            Some(CandidateView {
+                checked: settings.rotation.contains(&user.id),
+                open_leads: c.open_leads,
+                routed_7d,
+                routed_30d,
+                user,
+            })
+        })
+        .collect();
+    Ok(RoutingView {
+        effective_pool: ids(pool.members.clone()),
+        fallback: pool.fallback,
+        next,
+        preview,
+        candidates,
+        settings,
+    })
+}
+
+/// A change to the settings; a missing part keeps its saved value (a greyed-out form
+/// does not send Strategy and the rotation).
+#[derive(Debug, Default, Clone)]
+pub struct SaveInput {
+    pub enabled: Option<bool>,
+    pub strategy: Option<String>,
+    pub rotation: Option<Vec<String>>,
+}
+
+#[tracing::instrument(skip_all, fields(account_id = %actor.account_id()))]
+pub async fn save(db: &Db, actor: &Actor, input: SaveInput) -> Result<RoutingView> {
+    permissions::check(actor.user.role, Action::SaveRouting)?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    db.lock_routing(&mut tx, actor.account_id()).await?;
+    let before = store::get(&mut tx, actor.account_id()).await?;
+    let mut errors = FieldErrors::default();
+    let strategy = match input.strategy.as_deref() {
+        None => Some(before.strategy),
+        Some(raw) => errors.check(
+            "strategy",
+            Strategy::parse(raw.trim()).ok_or_else(|| "must be round_robin or balanced".to_owned()),
+        ),
+    };
+    let rotation = match input.rotation {
+        None => before.rotation.clone(),
+        Some(ids) => {
+            let members = users::list(&mut tx, actor.account_id()).await?;
+            let mut picks: Vec<String> = Vec::new();
+            for id in ids {
+                let capable = members
+                    .iter()
+                    .any(|m| m.id == id && m.role.is_sales_capable());
+                if !capable {
+                    errors.add(
+                        "rotation",
+                        format!("{id} is not a sales-capable member of the team"),
+                    );
+                } else if !picks.contains(&id) {
+                    picks.push(id);
+                }
+            }
+            picks
+        }
+    };
+    Error::check_fields(errors)?;
+    let strategy = strategy.unwrap_or(before.strategy);
+    let enabled = input.enabled.unwrap_or(before.enabled);
+    store::save(
+        &mut tx,
+        actor.account_id(),
+        enabled,
+        strategy,
+        &rotation,
+        &actor.user.id,
+        now,
+    )
+    .await?;
+    let snapshot = |enabled: bool, strategy: Strategy, rotation: &[String]| json!({"enabled": enabled, "strategy": strategy.as_str(), "rotation": rotation});
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "routing.updated",
+            target: &format!("account:{}", actor.account_id()),
+            before: Some(snapshot(before.enabled, before.strategy, &before.rotation)),
+            after: Some(snapshot(enabled, strategy, &rotation)),
+        },
+        now,
+    )
+    .await?;
+    let view = build_view(&mut tx, actor.account_id()).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Routes a new lead of `account_id` inside the caller's transaction, holding the account's
+/// routing lock until it commits: the decision, the seq and the counters change together.
+/// `None` when routing is off or nobody can take it (the lead stays unassigned).
+pub(crate) async fn route(db: &Db, tx: &mut Conn, account_id: &str) -> Result<Option<Receipt>> {
+    db.lock_routing(tx, account_id).await?;
+    let settings = store::get(tx, account_id).await?;
+    if !settings.enabled {
+        return Ok(None);
+    }
+    let candidates = store::candidates(tx, account_id).await?;
+    let Some(receipt) = routing::decide(
+        settings.strategy,
+        &settings.rotation,
+        &candidates,
+        settings.next_seq,
+    ) else {
+        return Ok(None);
+    };
+    store::take_seq(tx, account_id, receipt.seq).await?;
+    store::record_routed(tx, account_id, &receipt.owner.id, receipt.seq).await?;
+    Ok(Some(receipt))
+}
