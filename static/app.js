@@ -34,3 +34,13 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// A switch that greys out a group of choices (Lead routing): flipping it enables or
+// disables the group at once. Without JavaScript the server renders the same state.
+document.addEventListener("change", (event) => {
+  const toggle = event.target.closest("[data-controls]");
+  if (!toggle) return;
+  document.querySelectorAll(`[data-group="${toggle.dataset.controls}"]`).forEach((group) => {
+    group.disabled = !toggle.checked;
+  });
+});

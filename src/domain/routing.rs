@@ -179,10 +179,22 @@ pub fn decide(
                 owner.name
             ),
         },
-        Strategy::Balanced => format!(
-            "Balanced: {} had the fewest open leads ({}) among {reps} in {whom}.",
-            owner.name, owner.open_leads
-        ),
+        Strategy::Balanced => {
+            let tied = pool
+                .members
+                .iter()
+                .filter(|&&i| candidates[i].open_leads == owner.open_leads)
+                .count();
+            let tie = if tied > 1 {
+                ", a tie broken by who had gone longest without a routed lead"
+            } else {
+                ""
+            };
+            format!(
+                "Balanced: {} had the fewest open leads ({}{tie}) among {reps} in {whom}.",
+                owner.name, owner.open_leads
+            )
+        }
     };
     Some(Receipt {
         strategy,
@@ -318,7 +330,7 @@ mod tests {
         assert_eq!(receipt.pool.len(), 3);
         assert_eq!(
             receipt.reason,
-            "Balanced: Rep 2 had the fewest open leads (1) among 3 reps in the whole sales-capable team."
+            "Balanced: Rep 2 had the fewest open leads (1, a tie broken by who had gone longest without a routed lead) among 3 reps in the whole sales-capable team."
         );
         let fallback = decide(Strategy::RoundRobin, &["gone".into()], &team, 11).unwrap();
         assert!(

@@ -11,5 +11,6 @@ mod ops;
 mod pages;
 mod processes;
 mod routing;
+mod routing_page;
 mod team;
 mod web;

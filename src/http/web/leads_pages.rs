@@ -12,6 +12,7 @@ use super::{Nav, error_page_for};
 use crate::app::AppState;
 use crate::domain::lead::{LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
+use crate::domain::routing::{Receipt, Skip};
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
 use crate::http::auth::WebUser;
@@ -332,6 +333,56 @@ pub fn buttons(viewer: &User, lead: &Lead) -> Buttons {
     }
 }
 
+pub struct PoolRow {
+    name: String,
+    open_leads: i64,
+    last: String,
+    chosen: bool,
+}
+
+/// The routing receipt as the lead page shows it under "Why this owner?".
+pub struct ReceiptView {
+    reason: String,
+    strategy: &'static str,
+    seq: i64,
+    fallback: bool,
+    pool: Vec<PoolRow>,
+    skipped: Vec<String>,
+}
+
+fn receipt_view(json: &str) -> Option<ReceiptView> {
+    let r: Receipt = serde_json::from_str(json).ok()?;
+    Some(ReceiptView {
+        strategy: r.strategy.label(),
+        seq: r.seq,
+        fallback: r.fallback,
+        pool: r
+            .pool
+            .iter()
+            .map(|p| PoolRow {
+                name: p.name.clone(),
+                open_leads: p.open_leads,
+                last: p
+                    .last_routed_seq
+                    .map_or_else(|| "never".to_owned(), |s| format!("#{s}")),
+                chosen: p.id == r.owner.id,
+            })
+            .collect(),
+        skipped: r
+            .skipped
+            .iter()
+            .map(|s| {
+                let why = match s.why {
+                    Skip::Inactive => "inactive",
+                    Skip::NotInRotation => "not in the rotation",
+                };
+                format!("{} ({why})", s.name)
+            })
+            .collect(),
+        reason: r.reason,
+    })
+}
+
 pub struct EventRow {
     at: String,
     when: String,
@@ -354,6 +405,7 @@ pub struct LeadPage {
     assignees: Options,
     hint: Option<String>,
     history: Vec<EventRow>,
+    receipt: Option<ReceiptView>,
     error: Option<String>,
     notice: Option<&'static str>,
 }
@@ -406,6 +458,7 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
                 detail: e.detail,
             })
             .collect(),
+        receipt: lead.receipt_json.as_deref().and_then(receipt_view),
         error: None,
         notice: None,
         lead: LeadView {

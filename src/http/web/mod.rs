@@ -3,6 +3,7 @@
 mod audit_page;
 mod auth_pages;
 mod leads_pages;
+mod routing_page;
 mod team_page;
 
 use askama::Template;
@@ -41,6 +42,10 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/claim", post(leads_pages::claim))
         .route("/leads/{id}/unassign", post(leads_pages::unassign))
         .route("/leads/{id}/assign", post(leads_pages::assign))
+        .route(
+            "/settings/routing",
+            get(routing_page::show).post(routing_page::save),
+        )
         .route("/settings/team", get(team_page::show))
         .route("/settings/team/invitations", post(team_page::invite))
         .route("/settings/team/{user_id}", post(team_page::update_member))
