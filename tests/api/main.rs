@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod audit;
+mod browser;
 mod lead_pages;
 mod leads;
 mod ops;
