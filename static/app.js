@@ -44,3 +44,23 @@ document.addEventListener("change", (event) => {
     group.disabled = !toggle.checked;
   });
 });
+
+// The bell's unread count, kept fresh without a reload by a light poll.
+(() => {
+  const bell = document.querySelector("[data-unread-count]");
+  if (!bell) return;
+  const badge = bell.querySelector(".badge");
+  const refresh = async () => {
+    try {
+      const response = await fetch("/api/v1/notifications/unread-count", { credentials: "same-origin" });
+      if (!response.ok) return;
+      const { unread_count: count } = await response.json();
+      badge.textContent = String(count);
+      badge.hidden = count === 0;
+      bell.setAttribute("aria-label", `Notifications, ${count} unread`);
+    } catch (_) {
+      // Offline or restarting: try again at the next tick.
+    }
+  };
+  setInterval(refresh, 4000);
+})();

@@ -27,6 +27,8 @@ pub enum Action {
     ViewRouting,
     /// Change the routing settings.
     SaveRouting,
+    /// See and change the website form's key and settings.
+    ManageWebsite,
 }
 
 /// Whose a new lead will be, as seen by its creator.
@@ -58,6 +60,10 @@ pub fn check(role: Role, action: Action) -> Result<(), Denied> {
         Action::SaveRouting => (
             role.is_admin(),
             "Only an Owner or Manager can change lead routing.",
+        ),
+        Action::ManageWebsite => (
+            role.is_admin(),
+            "Only an Owner or Manager can manage the website form.",
         ),
         Action::ViewAudit => (
             role.is_admin(),
@@ -187,6 +193,8 @@ mod tests {
             (Manager, Action::SaveRouting, true),
             (Sales, Action::SaveRouting, false),
             (Accounting, Action::SaveRouting, false),
+            (Manager, Action::ManageWebsite, true),
+            (Sales, Action::ManageWebsite, false),
         ];
         for (role, action, allowed) in table {
             assert_eq!(check(role, action).is_ok(), allowed, "{role:?} {action:?}");

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod ops;
+mod public;
 pub mod web;
 
 use axum::Router;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(web::router())
+        .merge(public::router())
         .merge(ops::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

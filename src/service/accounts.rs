@@ -75,6 +75,7 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         .await
         .map_err(unique_email)?;
     crate::store::routing::create_default(&mut tx, &account_id).await?;
+    crate::store::website::create(&mut tx, &account_id, &super::website::new_form_key()).await?;
     audit::record(
         &mut tx,
         audit::NewEntry {

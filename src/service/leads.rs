@@ -84,7 +84,7 @@ pub async fn create(db: &Db, actor: &Actor, input: CreateLead) -> Result<Lead> {
 
 /// A new lead's validated fields.
 #[derive(Debug, Clone)]
-pub(crate) struct ValidLead {
+pub struct ValidLead {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -172,6 +172,28 @@ pub(crate) async fn insert_new(
             now,
         )
         .await?;
+    }
+    // Tell the new owner, in this same transaction: a routed website or assistant lead, or a
+    // lead someone else created for them.
+    let public = matches!(new.source, LeadSource::Website | LeadSource::Assistant);
+    let note = match (&owner, &receipt, creator) {
+        (Some(o), _, Some(c)) if o.id != c.id => Some((
+            o.id.as_str(),
+            "lead_assigned",
+            format!("{} gave you a new lead: {}", c.name, new.name),
+        )),
+        (None, Some(r), _) if public => {
+            let what = new.source.label().to_lowercase();
+            Some((
+                r.owner.id.as_str(),
+                "lead_routed",
+                format!("New {what} lead routed to you: {}", new.name),
+            ))
+        }
+        _ => None,
+    };
+    if let Some((user_id, kind, text)) = note {
+        super::notifications::notify(tx, account_id, user_id, kind, Some(&id), &text, now).await?;
     }
     let lead = leads::get(tx, account_id, &id)
         .await?
@@ -538,6 +560,22 @@ pub async fn change_owner(
         now,
     )
     .await?;
+    // Someone else handing you a lead tells you so.
+    if let (OwnerChange::Assign(_), Some(to)) = (&change, &new_owner)
+        && to.id != actor.user.id
+    {
+        let text = format!("{} assigned you a lead: {}", actor.user.name, lead.name);
+        super::notifications::notify(
+            &mut tx,
+            actor.account_id(),
+            &to.id,
+            "lead_assigned",
+            Some(id),
+            &text,
+            now,
+        )
+        .await?;
+    }
     let person = |p: Option<(&str, &str)>| p.map(|(id, name)| json!({"id": id, "name": name}));
     audit::record(
         &mut tx,

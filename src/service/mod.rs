@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod audit;
 pub mod leads;
+pub mod notifications;
 pub mod routing;
 pub mod secrets;
 pub mod team;
+pub mod website;
 
 use crate::store::accounts::Account;
 use crate::store::users::User;

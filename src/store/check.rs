@@ -64,6 +64,23 @@ const INVARIANTS: &[(&str, &str)] = &[
          AND e.lead_id = l.id AND e.kind = 'routed') <> 1)",
     ),
     (
+        "every routed website or assistant lead notified the rep it was routed to, once",
+        "SELECT l.id FROM leads l WHERE l.routing_seq IS NOT NULL AND l.source IN ('website', 'assistant') \
+         AND (SELECT COUNT(*) FROM notifications n JOIN lead_events e ON e.account_id = n.account_id \
+              AND e.lead_id = n.lead_id AND e.kind = 'routed' AND e.to_owner_id = n.user_id \
+              WHERE n.account_id = l.account_id AND n.lead_id = l.id AND n.kind = 'lead_routed') <> 1",
+    ),
+    (
+        "every notification belongs to a member and a lead of its own account",
+        "SELECT n.id FROM notifications n LEFT JOIN users u ON u.id = n.user_id AND u.account_id = n.account_id \
+         LEFT JOIN leads l ON l.id = n.lead_id AND l.account_id = n.account_id \
+         WHERE u.id IS NULL OR (n.lead_id IS NOT NULL AND l.id IS NULL)",
+    ),
+    (
+        "every account has its website form",
+        "SELECT a.id FROM accounts a LEFT JOIN website_forms w ON w.account_id = a.id WHERE w.account_id IS NULL",
+    ),
+    (
         "every account has its routing settings",
         "SELECT a.id FROM accounts a LEFT JOIN routing_settings s ON s.account_id = a.id \
          WHERE s.account_id IS NULL",

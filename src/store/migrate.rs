@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_routing.sql"),
         postgres: include_str!("../../migrations/postgres/0003_routing.sql"),
     },
+    Migration {
+        version: 4,
+        name: "website",
+        sqlite: include_str!("../../migrations/sqlite/0004_website.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_website.sql"),
+    },
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

@@ -7,9 +7,11 @@ pub mod check;
 pub mod invitations;
 pub mod leads;
 mod migrate;
+pub mod notifications;
 pub mod routing;
 pub mod sessions;
 pub mod users;
+pub mod website;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -39,6 +39,8 @@ pub struct Session {
     pub csrf_token: Option<String>,
     pub user: User,
     pub account: Account,
+    /// Unread notifications, for the bell on every page.
+    pub unread: i64,
 }
 
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> sqlx::Result<()> {
@@ -61,7 +63,9 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> sqlx::Resu
 /// The session for a token hash, only while it is unexpired and its user is active.
 pub async fn lookup(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result<Option<Session>> {
     let row = sqlx::query(concat!(
-        "SELECT s.token_hash, s.kind, s.csrf_token, a.name AS account_name, ",
+        "SELECT s.token_hash, s.kind, s.csrf_token, a.name AS account_name, \
+         (SELECT COUNT(*) FROM notifications n WHERE n.account_id = s.account_id \
+          AND n.user_id = s.user_id AND n.read_at IS NULL) AS unread, ",
         user_columns!(),
         " FROM sessions s \
           JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id \
@@ -79,6 +83,7 @@ pub async fn lookup(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result
         token_hash: row.try_get("token_hash")?,
         kind: if kind == "web" { Kind::Web } else { Kind::Api },
         csrf_token: row.try_get("csrf_token")?,
+        unread: row.try_get("unread")?,
         account: Account {
             id: user.account_id.clone(),
             name: row.try_get("account_name")?,

@@ -103,10 +103,28 @@ async fn fresh_database(backend: &str) -> Option<(Db, String, Cleanup)> {
 
 impl TestApp {
     pub async fn new(backend: &'static str) -> Option<Self> {
-        // Internal errors are logged, never shown: this makes them visible in a failing test.
-        leadroute::telemetry::init();
+        Self::with_config(backend, |_| {}).await
+    }
+
+    /// A test app whose configuration `tweak` adjusts (rate limits, say).
+    pub async fn with_config(
+        backend: &'static str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<Self> {
+        // Internal errors are logged, never shown: this makes them visible in a failing
+        // test (warnings and errors only, unless RUST_LOG says otherwise).
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
         let (db, url, cleanup) = fresh_database(backend).await?;
-        let router = leadroute::app::router(db.clone(), Config::for_database(url.clone()));
+        let mut config = Config::for_database(url.clone());
+        // Tests send many requests from one address; the rate-limit tests turn it back on.
+        config.public_rate_limit = 0;
+        tweak(&mut config);
+        let router = leadroute::app::router(db.clone(), config);
         Some(Self {
             router,
             db,

@@ -15,3 +15,5 @@ mod routing;
 mod routing_page;
 mod team;
 mod web;
+mod website;
+mod website_pages;

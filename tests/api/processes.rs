@@ -186,6 +186,7 @@ fn migrate_and_check_on_sqlite() {
             "INSERT INTO users (id, account_id, name, email, password_hash, role, active, position, created_at, updated_at) \
              VALUES ('u1', 'a1', 'X', 'x@x.io', 'h', 'owner', 0, 1, 0, 0)",
             "INSERT INTO routing_settings (account_id) VALUES ('a1')",
+            "INSERT INTO website_forms (account_id, form_key) VALUES ('a1', 'k1')",
         ] {
             sqlx::query(sql).execute(&db.pool).await.unwrap();
         }

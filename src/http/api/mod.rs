@@ -4,8 +4,10 @@
 mod accounts;
 mod audit;
 mod leads;
+mod notifications;
 mod routing;
 mod team;
+pub mod website;
 
 use axum::http::HeaderMap;
 use serde::Serialize;
@@ -46,6 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(leads::router())
         .merge(routing::router())
+        .merge(notifications::router())
+        .merge(website::router())
 }
 
 /// The OpenAPI document, generated from the handlers.

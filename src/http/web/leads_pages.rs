@@ -445,7 +445,14 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
         errors: FieldErrors::default(),
         assignees: assignable(&members)
             .filter(|m| Some(m.id.as_str()) != lead.owner_id())
-            .map(|m| (m.id.clone(), m.name.clone()))
+            .map(|m| {
+                let label = if m.id == viewer.id {
+                    format!("{} (me)", m.name)
+                } else {
+                    m.name.clone()
+                };
+                (m.id.clone(), label)
+            })
             .collect(),
         buttons,
         hint,

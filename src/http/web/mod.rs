@@ -3,8 +3,10 @@
 mod audit_page;
 mod auth_pages;
 mod leads_pages;
+mod notifications_page;
 mod routing_page;
 mod team_page;
+mod website_page;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -46,6 +48,20 @@ pub fn router() -> Router<AppState> {
             "/settings/routing",
             get(routing_page::show).post(routing_page::save),
         )
+        .route(
+            "/settings/website",
+            get(website_page::show).post(website_page::save),
+        )
+        .route("/settings/website/rotate", post(website_page::rotate))
+        .route("/notifications", get(notifications_page::show))
+        .route(
+            "/notifications/read-all",
+            post(notifications_page::read_all),
+        )
+        .route(
+            "/notifications/{id}/read",
+            post(notifications_page::read_one),
+        )
         .route("/settings/team", get(team_page::show))
         .route("/settings/team/invitations", post(team_page::invite))
         .route("/settings/team/{user_id}", post(team_page::update_member))
@@ -58,6 +74,8 @@ pub struct Nav {
     pub account_name: String,
     pub is_admin: bool,
     pub csrf_token: String,
+    /// Unread notifications, shown on the bell.
+    pub unread: i64,
     /// Which main-navigation entry is the current page.
     pub section: &'static str,
 }
@@ -69,6 +87,7 @@ impl Nav {
             account_name: user.actor.account.name.clone(),
             is_admin: user.actor.user.role.is_admin(),
             csrf_token: user.csrf_token().to_owned(),
+            unread: user.session.unread,
             section,
         }
     }

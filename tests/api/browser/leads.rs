@@ -234,7 +234,8 @@ async fn a_manager_reassigns_a_lead_and_history_says_so() {
     assert_eq!(
         olive.texts("#f-assign option").await,
         [
-            "Owner of Acme Rockets",
+            "Choose a teammate…",
+            "Owner of Acme Rockets (me)",
             "Mona Manager",
             "Rita Rep",
             "Sam Sales"

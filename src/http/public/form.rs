@@ -1,0 +1,334 @@
+//! The hosted website form and its intake: HTML form posts (303 to a thank-you page) and
+//! JSON posts from a site's own script (201 `{"id"}`, with CORS).
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::domain::validate::FieldErrors;
+use crate::error::Error;
+use crate::http::extract::parse_json;
+use crate::http::web::error_page;
+use crate::service::website::{self, Caller, Outcome, Submission};
+
+/// The hidden field a person never fills in.
+pub const HONEYPOT: &str = "website";
+
+#[derive(Template, WebTemplate, Default)]
+#[template(path = "public_form.html")]
+pub struct FormPage {
+    account_name: String,
+    form_key: String,
+    name: String,
+    email: String,
+    phone: String,
+    company: String,
+    message: String,
+    errors: FieldErrors,
+    form_error: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, Path(form_key): Path<String>) -> Response {
+    match website::public_form(&state.db, &form_key).await {
+        Ok(form) => FormPage {
+            account_name: form.account_name,
+            form_key,
+            ..Default::default()
+        }
+        .into_response(),
+        Err(err) => error_page(err),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "public_thanks.html")]
+pub struct ThanksPage {
+    account_name: String,
+}
+
+pub async fn thanks(State(state): State<AppState>, Path(form_key): Path<String>) -> Response {
+    match website::public_form(&state.db, &form_key).await {
+        Ok(form) => ThanksPage {
+            account_name: form.account_name,
+        }
+        .into_response(),
+        Err(err) => error_page(err),
+    }
+}
+
+/// CORS preflight: any site's script may post JSON here.
+pub async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    allow_any_origin(h);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, idempotency-key"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    response
+}
+
+fn allow_any_origin(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct JsonSubmission {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    company: Option<String>,
+    message: Option<String>,
+    website: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Json,
+    Form,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(form_key): Path<String>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let kind = match essence.as_str() {
+        "application/json" => Kind::Json,
+        "application/x-www-form-urlencoded" => Kind::Form,
+        _ => {
+            let err = Error::bad_request(
+                "Send the form as application/x-www-form-urlencoded or application/json.",
+            );
+            return json_error(err);
+        }
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return respond_error(kind, Error::PayloadTooLarge, None, &state, &form_key).await;
+        }
+        Err(_) => {
+            return respond_error(
+                kind,
+                Error::bad_request("The body could not be read."),
+                None,
+                &state,
+                &form_key,
+            )
+            .await;
+        }
+    };
+    let (submission, redirect) = match parse(kind, &body) {
+        Ok(parsed) => parsed,
+        Err(err) => return respond_error(kind, err, None, &state, &form_key).await,
+    };
+    // The socket's address (in-process callers, such as tests, have none).
+    let address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255);
+    let caller = Caller {
+        address: &address,
+        idempotency_key,
+        rate_limit: state.config.public_rate_limit,
+    };
+    match website::submit(&state.db, &form_key, submission.clone(), caller).await {
+        Ok(outcome) => match kind {
+            Kind::Json => {
+                let (status, id) = match outcome {
+                    Outcome::Created(id) => (StatusCode::CREATED, id),
+                    Outcome::Repeated(id) => (StatusCode::CREATED, id),
+                    // Looks like success to a bot; nothing was stored.
+                    Outcome::Ignored => (StatusCode::CREATED, crate::service::secrets::new_id()),
+                };
+                let mut response = (status, Json(serde_json::json!({"id": id}))).into_response();
+                allow_any_origin(response.headers_mut());
+                response
+            }
+            Kind::Form => {
+                let allowed = match website::public_form(&state.db, &form_key).await {
+                    Ok(form) => form.allowed_redirects,
+                    Err(_) => Vec::new(),
+                };
+                match redirect
+                    .filter(|r| allowed.iter().any(|prefix| r.starts_with(prefix.as_str())))
+                {
+                    Some(to) => Redirect::to(&to).into_response(),
+                    None => Redirect::to(&format!("/f/{form_key}/thanks")).into_response(),
+                }
+            }
+        },
+        Err(err) => respond_error(kind, err, Some(submission), &state, &form_key).await,
+    }
+}
+
+fn parse(kind: Kind, body: &[u8]) -> Result<(Submission, Option<String>), Error> {
+    match kind {
+        Kind::Json => {
+            let j: JsonSubmission = parse_json(body)?;
+            Ok((
+                Submission {
+                    name: j.name,
+                    email: j.email,
+                    phone: j.phone,
+                    company: j.company,
+                    message: j.message,
+                    honeypot: j.website,
+                },
+                None,
+            ))
+        }
+        Kind::Form => {
+            let pairs = decode_form(body)
+                .ok_or_else(|| Error::bad_request("The form body is not valid UTF-8 form data."))?;
+            let get = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            Ok((
+                Submission {
+                    name: get("name"),
+                    email: get("email"),
+                    phone: get("phone"),
+                    company: get("company"),
+                    message: get("message"),
+                    honeypot: get(HONEYPOT),
+                },
+                get("redirect"),
+            ))
+        }
+    }
+}
+
+fn json_error(err: Error) -> Response {
+    let mut response = err.into_response();
+    allow_any_origin(response.headers_mut());
+    response
+}
+
+/// JSON callers get the error body; a person posting the form sees it again with the
+/// reasons next to the fields and what they typed kept.
+async fn respond_error(
+    kind: Kind,
+    err: Error,
+    typed: Option<Submission>,
+    state: &AppState,
+    form_key: &str,
+) -> Response {
+    if kind == Kind::Json {
+        return json_error(err);
+    }
+    let status = err.status();
+    let (Error::Validation(errors), Some(typed)) = (&err, typed) else {
+        let mut response = error_page(err);
+        *response.status_mut() = status;
+        return response;
+    };
+    let account_name = match website::public_form(&state.db, form_key).await {
+        Ok(form) => form.account_name,
+        Err(err) => return error_page(err),
+    };
+    let page = FormPage {
+        account_name,
+        form_key: form_key.to_owned(),
+        name: typed.name.unwrap_or_default(),
+        email: typed.email.unwrap_or_default(),
+        phone: typed.phone.unwrap_or_default(),
+        company: typed.company.unwrap_or_default(),
+        message: typed.message.unwrap_or_default(),
+        errors: errors.clone(),
+        form_error: None,
+    };
+    (status, page).into_response()
+}
+
+/// Decodes `application/x-www-form-urlencoded` strictly: text that is not valid UTF-8 (raw or
+/// percent-encoded) is refused instead of being silently replaced.
+fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
+    fn decode(part: &[u8]) -> Option<String> {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match part[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = part.get(i + 1..i + 3)?;
+                    out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    }
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut kv = pair.splitn(2, |b| *b == b'=');
+            let key = decode(kv.next().unwrap_or_default())?;
+            let value = decode(kv.next().unwrap_or_default())?;
+            Some((key, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_form;
+
+    #[test]
+    fn form_bodies_decode_strictly() {
+        let pairs = decode_form(b"name=Jane+Roe&email=j%40x.io&empty=&flag").unwrap();
+        assert_eq!(pairs[0], ("name".into(), "Jane Roe".into()));
+        assert_eq!(pairs[1], ("email".into(), "j@x.io".into()));
+        assert_eq!(pairs[2], ("empty".into(), String::new()));
+        assert_eq!(pairs[3], ("flag".into(), String::new()));
+        assert_eq!(decode_form(b"name=%C3%A9").unwrap()[0].1, "\u{e9}");
+        assert!(
+            decode_form(b"name=%FF%FE").is_none(),
+            "invalid UTF-8, percent-encoded"
+        );
+        assert!(decode_form(b"name=\xff").is_none(), "invalid UTF-8, raw");
+        assert!(decode_form(b"name=%G1").is_none() && decode_form(b"name=%4").is_none());
+    }
+}

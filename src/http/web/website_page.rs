@@ -1,0 +1,108 @@
+//! Settings -> Website form (Owner and Manager): the key, the hosted form's address, the
+//! embed snippet, Rotate key, and the allowed thank-you pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Nav, error_page_for};
+use crate::app::AppState;
+use crate::error::Error;
+use crate::http::api::base_url;
+use crate::http::api::website::embed_html;
+use crate::http::auth::WebUser;
+use crate::service::website;
+use crate::store::website::WebsiteForm;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "website.html")]
+pub struct WebsitePage {
+    nav: Option<Nav>,
+    csrf_token: String,
+    form_key: String,
+    form_url: String,
+    embed_html: String,
+    redirects: String,
+    field_error: Option<String>,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+fn page(user: &WebUser, form: WebsiteForm, base: &str) -> WebsitePage {
+    let form_url = format!("{base}/f/{}", form.form_key);
+    WebsitePage {
+        nav: Some(Nav::new(user, "website")),
+        csrf_token: user.csrf_token().to_owned(),
+        embed_html: embed_html(&form_url),
+        form_url,
+        form_key: form.form_key,
+        redirects: form.allowed_redirects.join("\n"),
+        field_error: None,
+        error: None,
+        notice: None,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: WebUser,
+    Query(q): Query<ShowQuery>,
+) -> Response {
+    match website::settings(&state.db, &user.actor).await {
+        Ok(form) => {
+            let mut page = page(&user, form, &base_url(&state, &headers));
+            page.notice = match q.done.as_deref() {
+                Some("rotated") => Some("New key made. The old form address no longer works."),
+                Some("saved") => Some("Saved."),
+                _ => None,
+            };
+            page.into_response()
+        }
+        Err(err) => error_page_for(Some(&user), err),
+    }
+}
+
+pub async fn rotate(State(state): State<AppState>, user: WebUser) -> Response {
+    match website::rotate_key(&state.db, &user.actor).await {
+        Ok(_) => Redirect::to("/settings/website?done=rotated").into_response(),
+        Err(err) => error_page_for(Some(&user), err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SaveForm {
+    #[serde(default)]
+    allowed_redirects: String,
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: WebUser,
+    Form(form): Form<SaveForm>,
+) -> Response {
+    let list: Vec<String> = form.allowed_redirects.lines().map(str::to_owned).collect();
+    match website::set_redirects(&state.db, &user.actor, list).await {
+        Ok(_) => Redirect::to("/settings/website?done=saved").into_response(),
+        Err(Error::Validation(fields)) => match website::settings(&state.db, &user.actor).await {
+            Ok(saved) => {
+                let mut page = page(&user, saved, &base_url(&state, &headers));
+                page.redirects = form.allowed_redirects;
+                page.field_error = fields.0.into_values().next();
+                (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+            }
+            Err(err) => error_page_for(Some(&user), err),
+        },
+        Err(err) => error_page_for(Some(&user), err),
+    }
+}

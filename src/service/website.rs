@@ -1,0 +1,278 @@
+//! The public website form: its key and settings (Owner and Manager), and the intake of
+//! website leads through the one lead-creation and routing path.
+
+use serde_json::json;
+
+use super::leads::{ValidLead, insert_new};
+use super::{Actor, secrets};
+use crate::domain::lead::{LeadFields, LeadInput, LeadSource};
+use crate::domain::permissions::{self, Action};
+use crate::domain::validate::{EmailAddress, FieldErrors};
+use crate::error::{Error, Result};
+use crate::store::website::{self, WebsiteForm};
+use crate::store::{Db, audit, now_ms};
+
+/// How long an `Idempotency-Key` keeps returning its first lead.
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+/// The rate-limit window.
+pub const WINDOW_MS: i64 = 60_000;
+/// One form key takes this many times the per-address limit.
+pub const KEY_LIMIT_FACTOR: u32 = 50;
+pub const MESSAGE_MAX: usize = 5_000;
+const MAX_REDIRECTS: usize = 20;
+const REDIRECT_MAX_LEN: usize = 500;
+
+pub fn new_form_key() -> String {
+    secrets::new_token()[..32].to_owned()
+}
+
+pub async fn settings(db: &Db, actor: &Actor) -> Result<WebsiteForm> {
+    permissions::check(actor.user.role, Action::ManageWebsite)?;
+    let mut conn = db.conn().await?;
+    Ok(website::by_account(&mut conn, actor.account_id()).await?)
+}
+
+/// A new key; the old one stops working at once.
+pub async fn rotate_key(db: &Db, actor: &Actor) -> Result<WebsiteForm> {
+    permissions::check(actor.user.role, Action::ManageWebsite)?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let before = website::by_account(&mut tx, actor.account_id()).await?;
+    let key = new_form_key();
+    website::set_key(&mut tx, actor.account_id(), &key, now).await?;
+    // Keys are public (they sit in every embedded form): the log keeps a recognisable prefix.
+    let short = |k: &str| format!("{}…", &k[..8.min(k.len())]);
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "website.key_rotated",
+            target: &format!("account:{}", actor.account_id()),
+            before: Some(json!({"form_key": short(&before.form_key)})),
+            after: Some(json!({"form_key": short(&key)})),
+        },
+        now,
+    )
+    .await?;
+    let form = website::by_account(&mut tx, actor.account_id()).await?;
+    tx.commit().await?;
+    Ok(form)
+}
+
+/// Which addresses a form post may be sent on to after it is accepted.
+pub async fn set_redirects(db: &Db, actor: &Actor, redirects: Vec<String>) -> Result<WebsiteForm> {
+    permissions::check(actor.user.role, Action::ManageWebsite)?;
+    let mut clean: Vec<String> = Vec::new();
+    for raw in redirects.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        let ok = (raw.starts_with("https://") || raw.starts_with("http://"))
+            && raw.len() <= REDIRECT_MAX_LEN
+            && raw
+                .split_once("://")
+                .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'))
+            && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            return Err(Error::field(
+                "allowed_redirects",
+                format!("{raw:.80} is not an http(s) address"),
+            ));
+        }
+        if !clean.iter().any(|c| c == raw) {
+            clean.push(raw.to_owned());
+        }
+    }
+    if clean.len() > MAX_REDIRECTS {
+        return Err(Error::field(
+            "allowed_redirects",
+            format!("at most {MAX_REDIRECTS} addresses"),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let before = website::by_account(&mut tx, actor.account_id()).await?;
+    website::set_redirects(&mut tx, actor.account_id(), &clean, now).await?;
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "website.updated",
+            target: &format!("account:{}", actor.account_id()),
+            before: Some(json!({"allowed_redirects": before.allowed_redirects})),
+            after: Some(json!({"allowed_redirects": clean})),
+        },
+        now,
+    )
+    .await?;
+    let form = website::by_account(&mut tx, actor.account_id()).await?;
+    tx.commit().await?;
+    Ok(form)
+}
+
+/// The form behind a public key; an unknown (or rotated-away) key is `NotFound`.
+pub async fn public_form(db: &Db, form_key: &str) -> Result<WebsiteForm> {
+    let mut conn = db.conn().await?;
+    website::by_key(&mut conn, form_key)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// What a visitor sent.
+#[derive(Debug, Default, Clone)]
+pub struct Submission {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub message: Option<String>,
+    /// The hidden field people never see; bots fill it in.
+    pub honeypot: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new lead.
+    Created(String),
+    /// The same `Idempotency-Key` within 24 hours: the first lead, nothing created.
+    Repeated(String),
+    /// The honeypot was filled: answered like a success, stored nowhere.
+    Ignored,
+}
+
+/// Where the request came from, for the rate limit.
+pub struct Caller<'a> {
+    pub address: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    /// Requests per minute per address; 0 turns the limit off.
+    pub rate_limit: u32,
+}
+
+/// Validates a website submission into a new lead's fields (422 with every field's reason).
+pub fn validate(sub: &Submission) -> Result<ValidLead> {
+    let mut errors = FieldErrors::default();
+    let input = LeadInput {
+        name: sub.name.clone(),
+        email: None,
+        phone: sub.phone.clone(),
+        company: sub.company.clone(),
+        notes: sub.message.clone(),
+    };
+    let fields = LeadFields::parse(&input, true, &mut errors);
+    let email = errors.check(
+        "email",
+        EmailAddress::parse(sub.email.as_deref().unwrap_or_default()),
+    );
+    if sub
+        .message
+        .as_deref()
+        .is_some_and(|m| m.trim().chars().count() > MESSAGE_MAX)
+    {
+        errors.0.remove("notes");
+        errors.add(
+            "message",
+            format!("must be at most {MESSAGE_MAX} characters"),
+        );
+    } else if let Some(why) = errors.0.remove("notes") {
+        errors.add("message", why);
+    }
+    Error::check_fields(errors)?;
+    Ok(ValidLead {
+        name: fields.name.unwrap_or_default(),
+        email: email.map(EmailAddress::into_string),
+        phone: fields.phone.flatten(),
+        company: fields.company.flatten(),
+        notes: fields.notes.flatten(),
+        source: LeadSource::Website,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(account_id))]
+pub async fn submit(
+    db: &Db,
+    form_key: &str,
+    sub: Submission,
+    caller: Caller<'_>,
+) -> Result<Outcome> {
+    let form = public_form(db, form_key).await?;
+    tracing::Span::current().record("account_id", form.account_id.as_str());
+    if sub
+        .honeypot
+        .as_deref()
+        .is_some_and(|h| !h.trim().is_empty())
+    {
+        return Ok(Outcome::Ignored);
+    }
+    let lead = validate(&sub)?;
+    let now = now_ms();
+    let account_id = form.account_id.as_str();
+    let mut tx = db.begin_write().await?;
+    if caller.rate_limit > 0 {
+        let window = now - now.rem_euclid(WINDOW_MS);
+        let by_address = website::hit(
+            &mut tx,
+            account_id,
+            &format!("addr:{}", caller.address),
+            window,
+        )
+        .await?;
+        let by_key = website::hit(&mut tx, account_id, "key", window).await?;
+        let limit = i64::from(caller.rate_limit);
+        if by_address > limit || by_key > limit * i64::from(KEY_LIMIT_FACTOR) {
+            // Rolled back: a refused request adds nothing, and the window stays full.
+            let retry_after_secs =
+                u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(60);
+            return Err(Error::RateLimited { retry_after_secs });
+        }
+    }
+    if let Some(key) = caller.idempotency_key {
+        // Hold the account's routing lock first, so the same key raced from many requests
+        // (on any process) is seen by all but the first.
+        db.lock_routing(&mut tx, account_id).await?;
+        if let Some(lead_id) =
+            website::idempotent_lead(&mut tx, account_id, key, now - IDEMPOTENCY_TTL_MS).await?
+        {
+            tx.commit().await?;
+            return Ok(Outcome::Repeated(lead_id));
+        }
+    }
+    let (created, _) = insert_new(db, &mut tx, account_id, None, lead, None, now).await?;
+    if let Some(key) = caller.idempotency_key {
+        website::remember_key(&mut tx, account_id, key, &created.id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(Outcome::Created(created.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submissions_are_validated_field_by_field() {
+        let ok = Submission {
+            name: Some("Jane".into()),
+            email: Some("JANE@x.io".into()),
+            message: Some("Call me".into()),
+            ..Default::default()
+        };
+        let lead = validate(&ok).unwrap();
+        assert_eq!(lead.email.as_deref(), Some("jane@x.io"));
+        assert_eq!(lead.notes.as_deref(), Some("Call me"));
+        assert_eq!(lead.source, LeadSource::Website);
+        let bad = Submission {
+            message: Some("m".repeat(MESSAGE_MAX + 1)),
+            ..Default::default()
+        };
+        match validate(&bad) {
+            Err(Error::Validation(f)) => {
+                assert!(
+                    f.get("name").is_some()
+                        && f.get("email").is_some()
+                        && f.get("message").is_some()
+                );
+                assert!(f.get("notes").is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

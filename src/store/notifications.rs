@@ -1,0 +1,136 @@
+//! In-app notifications: each belongs to one member and is only ever theirs to see.
+
+use sqlx::Row;
+
+use super::Conn;
+
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: String,
+    pub kind: String,
+    pub lead: Option<(String, String)>,
+    pub text: String,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+pub struct NewNotification<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub user_id: &'a str,
+    pub kind: &'a str,
+    pub lead_id: Option<&'a str>,
+    pub text: &'a str,
+}
+
+pub async fn insert(conn: &mut Conn, n: &NewNotification<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (id, account_id, user_id, kind, lead_id, text, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(n.id)
+    .bind(n.account_id)
+    .bind(n.user_id)
+    .bind(n.kind)
+    .bind(n.lead_id)
+    .bind(n.text)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A member's notifications, newest first.
+pub async fn list(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    unread_only: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<Notification>> {
+    let rows = sqlx::query(
+        "SELECT n.id, n.kind, n.lead_id, l.name AS lead_name, n.text, n.created_at, n.read_at \
+         FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id AND l.account_id = n.account_id \
+         WHERE n.account_id = $1 AND n.user_id = $2 AND ($3 = 0 OR n.read_at IS NULL) \
+         ORDER BY n.created_at DESC, n.id DESC LIMIT $4",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(i64::from(unread_only))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let lead_id: Option<String> = r.try_get("lead_id")?;
+            let lead_name: Option<String> = r.try_get("lead_name")?;
+            Ok(Notification {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                lead: lead_id.zip(lead_name),
+                text: r.try_get("text")?,
+                created_at: r.try_get("created_at")?,
+                read_at: r.try_get("read_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn unread_count(conn: &mut Conn, account_id: &str, user_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND user_id = $2 AND read_at IS NULL")
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The lead a member's notification points at; `None` when it is not theirs.
+pub async fn find(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<Option<String>>> {
+    sqlx::query_scalar(
+        "SELECT lead_id FROM notifications WHERE account_id = $1 AND user_id = $2 AND id = $3",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn mark_read(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND user_id = $3 AND id = $4 AND read_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_all_read(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND user_id = $3 AND read_at IS NULL")
+        .bind(now)
+        .bind(account_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The website form's key and settings, idempotency keys and rate-limit windows of the
+//! public endpoints.
+
+use sqlx::Row;
+
+use super::Conn;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebsiteForm {
+    pub account_id: String,
+    pub account_name: String,
+    pub form_key: String,
+    /// URL prefixes a form post may redirect to after sending.
+    pub allowed_redirects: Vec<String>,
+}
+
+pub async fn create(conn: &mut Conn, account_id: &str, form_key: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO website_forms (account_id, form_key) VALUES ($1, $2)")
+        .bind(account_id)
+        .bind(form_key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebsiteForm> {
+    let redirects: String = r.try_get("allowed_redirects")?;
+    Ok(WebsiteForm {
+        account_id: r.try_get("account_id")?,
+        account_name: r.try_get("account_name")?,
+        form_key: r.try_get("form_key")?,
+        allowed_redirects: serde_json::from_str(&redirects).unwrap_or_default(),
+    })
+}
+
+const SELECT: &str = "SELECT w.account_id, a.name AS account_name, w.form_key, w.allowed_redirects \
+     FROM website_forms w JOIN accounts a ON a.id = w.account_id ";
+
+pub async fn by_account(conn: &mut Conn, account_id: &str) -> sqlx::Result<WebsiteForm> {
+    let sql = format!("{SELECT} WHERE w.account_id = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .fetch_one(conn)
+        .await?;
+    from_row(&r)
+}
+
+/// The account a public form key belongs to (the key is the only way in).
+pub async fn by_key(conn: &mut Conn, form_key: &str) -> sqlx::Result<Option<WebsiteForm>> {
+    let sql = format!("{SELECT} WHERE w.form_key = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(form_key)
+        .fetch_optional(conn)
+        .await?;
+    r.as_ref().map(from_row).transpose()
+}
+
+pub async fn set_key(
+    conn: &mut Conn,
+    account_id: &str,
+    form_key: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE website_forms SET form_key = $1, updated_at = $2 WHERE account_id = $3")
+        .bind(form_key)
+        .bind(now)
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_redirects(
+    conn: &mut Conn,
+    account_id: &str,
+    redirects: &[String],
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE website_forms SET allowed_redirects = $1, updated_at = $2 WHERE account_id = $3",
+    )
+    .bind(serde_json::to_string(redirects).unwrap_or_else(|_| "[]".into()))
+    .bind(now)
+    .bind(account_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The lead an idempotency key already produced, if it is younger than `since`.
+pub async fn idempotent_lead(
+    conn: &mut Conn,
+    account_id: &str,
+    key: &str,
+    since: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT lead_id FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 AND created_at > $3",
+    )
+    .bind(account_id)
+    .bind(key)
+    .bind(since)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Remembers which lead a key produced (replacing an expired use of the same key).
+pub async fn remember_key(
+    conn: &mut Conn,
+    account_id: &str,
+    key: &str,
+    lead_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2")
+        .bind(account_id)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO idempotency_keys (account_id, idem_key, lead_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(account_id)
+        .bind(key)
+        .bind(lead_id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts one hit in a fixed window and returns the window's total so far.
+pub async fn hit(
+    conn: &mut Conn,
+    account_id: &str,
+    bucket: &str,
+    window_start: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO rate_limits (account_id, bucket, window_start, hits) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (account_id, bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 \
+         RETURNING hits",
+    )
+    .bind(account_id)
+    .bind(bucket)
+    .bind(window_start)
+    .fetch_one(conn)
+    .await
+}
+
+/// Drops windows that ended before `before` (housekeeping, never needed for correctness).
+pub async fn forget_windows(conn: &mut Conn, before: i64) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+            .bind(before)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
