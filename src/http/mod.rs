@@ -132,6 +132,13 @@ pub fn datetime_display(ms: i64) -> String {
     format!("{} {:02}:{:02}", date_display(ms), d.hour(), d.minute())
 }
 
+/// The client's address, from the socket (in-process callers, such as tests, have none).
+pub fn client_address(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
 /// A status with the API's error body, for handlers outside the API router.
 pub fn status_error(status: StatusCode) -> Response {
     match error::for_status(status) {

@@ -116,9 +116,16 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
 /// Signs in with email and password. Unknown email, wrong password and an inactive member
 /// all give the same answer.
 #[tracing::instrument(skip_all)]
-pub async fn login(db: &Db, email: &str, password: &str, kind: Kind) -> Result<SignedIn> {
+pub async fn login(
+    db: &Db,
+    email: &str,
+    password: &str,
+    kind: Kind,
+    throttle: Throttle<'_>,
+) -> Result<SignedIn> {
     let bad = || Error::Unauthorized("Email or password is incorrect.".into());
     let email = email.trim().to_lowercase();
+    throttle_login(db, &email, &throttle).await?;
     let found = {
         let mut conn = db.conn().await?;
         users::find_for_login(&mut conn, &email).await?
@@ -143,6 +150,38 @@ pub async fn login(db: &Db, email: &str, password: &str, kind: Kind) -> Result<S
         token,
         csrf_token,
     })
+}
+
+/// Who is trying to sign in, for the attempt limit.
+pub struct Throttle<'a> {
+    pub address: &'a str,
+    /// Attempts per minute per address and per email; 0 turns the limit off.
+    pub per_minute: u32,
+}
+
+const LOGIN_WINDOW_MS: i64 = 60_000;
+
+/// Counts the attempt (before the password is checked, so guessing is slowed too) and
+/// refuses it once the address or the email has used up this minute's attempts.
+async fn throttle_login(db: &Db, email: &str, throttle: &Throttle<'_>) -> Result<()> {
+    if throttle.per_minute == 0 {
+        return Ok(());
+    }
+    let now = now_ms();
+    let window = now - now.rem_euclid(LOGIN_WINDOW_MS);
+    let mut tx = db.begin_write().await?;
+    let by_address =
+        sessions::count_login_attempt(&mut tx, &format!("addr:{}", throttle.address), window)
+            .await?;
+    let by_email =
+        sessions::count_login_attempt(&mut tx, &format!("email:{email}"), window).await?;
+    tx.commit().await?;
+    if by_address.max(by_email) > i64::from(throttle.per_minute) {
+        let retry_after_secs =
+            u64::try_from((window + LOGIN_WINDOW_MS - now + 999) / 1000).unwrap_or(60);
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    Ok(())
 }
 
 /// Ends one session: its token stops working at once.

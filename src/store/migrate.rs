@@ -39,6 +39,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_website.sql"),
         postgres: include_str!("../../migrations/postgres/0004_website.sql"),
     },
+    Migration {
+        version: 5,
+        name: "login_throttle",
+        sqlite: include_str!("../../migrations/sqlite/0005_login_throttle.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_login_throttle.sql"),
+    },
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

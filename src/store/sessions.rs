@@ -119,3 +119,20 @@ pub async fn delete_expired(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
         .await?
         .rows_affected())
 }
+
+/// Counts one sign-in attempt in a fixed window and returns the window's total so far.
+pub async fn count_login_attempt(
+    conn: &mut Conn,
+    bucket: &str,
+    window_start: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO login_attempts (bucket, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = login_attempts.hits + 1 \
+         RETURNING hits",
+    )
+    .bind(bucket)
+    .bind(window_start)
+    .fetch_one(conn)
+    .await
+}

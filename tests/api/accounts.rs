@@ -181,3 +181,63 @@ async fn unknown_routes_and_methods_have_the_error_body(app: TestApp) {
     assert_eq!(r.status.as_u16(), 405);
     assert_eq!(r.json["error"]["code"], "bad_request");
 }
+
+/// `LEADROUTE_LOGIN_RATE_LIMIT`: attempts per minute per address and per email, and `0`.
+async fn login_limit(backend: &'static str) {
+    let Some(app) = TestApp::with_config(backend, |c| c.login_rate_limit = 3).await else {
+        return;
+    };
+    app.signup("Acme", "o@acme.io").await;
+    let attempt = |password: &'static str| {
+        app.post(
+            "/api/v1/login",
+            None,
+            json!({"email": "o@acme.io", "password": password}),
+        )
+    };
+    attempt("wrong-1").await.expect(401);
+    attempt("wrong-2").await.expect(401);
+    attempt("password123").await.expect(200);
+    let r = attempt("password123").await;
+    r.expect(429);
+    assert!(r.headers.contains_key("retry-after"));
+    // The page says so too, instead of a wrong-password message.
+    let form =
+        serde_urlencoded::to_string([("email", "o@acme.io"), ("password", "password123")]).unwrap();
+    let page = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/signin")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, 429);
+    assert!(page.text.contains("Too many requests"));
+
+    let Some(open) = TestApp::with_config(backend, |c| c.login_rate_limit = 0).await else {
+        return;
+    };
+    open.signup("Open", "o@open.io").await;
+    for _ in 0..15 {
+        open.post(
+            "/api/v1/login",
+            None,
+            json!({"email": "o@open.io", "password": "nope-nope"}),
+        )
+        .await
+        .expect(401);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limit_on_sqlite() {
+    login_limit("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limit_on_postgres() {
+    login_limit("postgres").await;
+}

@@ -85,9 +85,11 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
         (status = 401, description = "Bad credentials or inactive member", body = ErrorBody),
+        (status = 429, description = "Too many sign-in attempts from this address or for this email", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>> {
     let mut errors = crate::domain::validate::FieldErrors::default();
@@ -98,11 +100,17 @@ async fn login(
         errors.add("password", "is required");
     }
     Error::check_fields(errors)?;
+    let address = crate::http::client_address(&extensions);
+    let throttle = accounts::Throttle {
+        address: &address,
+        per_minute: state.config.login_rate_limit,
+    };
     let signed_in = accounts::login(
         &state.db,
         body.email.as_deref().unwrap_or_default(),
         body.password.as_deref().unwrap_or_default(),
         Kind::Api,
+        throttle,
     )
     .await?;
     Ok(Json(LoginResponse {

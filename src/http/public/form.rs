@@ -1,14 +1,12 @@
 //! The hosted website form and its intake: HTML form posts (303 to a thank-you page) and
 //! JSON posts from a site's own script (201 `{"id"}`, with CORS).
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -155,10 +153,7 @@ pub async fn submit(
         Ok(parsed) => parsed,
         Err(err) => return respond_error(kind, err, None, &state, &form_key).await,
     };
-    // The socket's address (in-process callers, such as tests, have none).
-    let address = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let address = crate::http::client_address(&extensions);
     let idempotency_key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())

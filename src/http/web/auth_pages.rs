@@ -106,11 +106,17 @@ pub struct SigninForm {
 pub async fn signin(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<SigninForm>,
 ) -> Response {
     let email = form.email.unwrap_or_default();
     let password = form.password.unwrap_or_default();
-    match accounts::login(&state.db, &email, &password, Kind::Web).await {
+    let address = crate::http::client_address(&extensions);
+    let throttle = accounts::Throttle {
+        address: &address,
+        per_minute: state.config.login_rate_limit,
+    };
+    match accounts::login(&state.db, &email, &password, Kind::Web, throttle).await {
         Ok(signed_in) => signed_in_redirect(&state, &headers, &signed_in.token, "/"),
         Err(err) => {
             let (status, errors, form_error) = form_failure(err);
