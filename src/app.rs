@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::assistant::Assistant;
 use crate::config::Config;
 use crate::store::Db;
 
@@ -14,12 +15,16 @@ use crate::store::Db;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// The website chat assistant the configuration chose.
+    pub assistant: Arc<dyn Assistant>,
 }
 
 pub fn router(db: Db, config: Config) -> axum::Router {
+    let assistant = crate::assistant::from_config(&config);
     crate::http::router(AppState {
         db,
         config: Arc::new(config),
+        assistant,
     })
 }
 

@@ -9,12 +9,14 @@
 //! - `store`: all SQL, one API over SQLite and PostgreSQL, migrations per backend.
 //! - `service`: the use cases; every write takes this path, whatever the channel.
 //! - `http`: the JSON API (`api`), the HTML pages (`web`), auth, the error body.
+//! - `assistant`: the website chat assistant and its providers (guided, LLM).
 //! - `error`: the one error type of the use cases.
 //! - `telemetry`: logging.
 //!
 //! Everything above is a module of this crate.
 
 pub mod app;
+pub mod assistant;
 pub mod cli;
 pub mod config;
 pub mod domain;

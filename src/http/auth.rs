@@ -42,9 +42,9 @@ impl Credential {
     }
 }
 
-/// Paths anyone on any site may post to (the public form and chat, later).
+/// Paths anyone on any site may post to: the public form and the chat.
 pub fn is_public_path(path: &str) -> bool {
-    path.starts_with("/f/") || path.starts_with("/api/v1/public/")
+    path.starts_with("/f/") || path.starts_with("/chat/") || path.starts_with("/api/v1/public/")
 }
 
 pub fn is_api_path(path: &str) -> bool {

@@ -5,7 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod ops;
-mod public;
+pub mod public;
 pub mod web;
 
 use axum::Router;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod chat;
 pub mod leads;
 pub mod notifications;
 pub mod routing;

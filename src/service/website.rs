@@ -10,7 +10,7 @@ use crate::domain::permissions::{self, Action};
 use crate::domain::validate::{EmailAddress, FieldErrors};
 use crate::error::{Error, Result};
 use crate::store::website::{self, WebsiteForm};
-use crate::store::{Db, audit, now_ms};
+use crate::store::{Conn, Db, audit, now_ms};
 
 /// How long an `Idempotency-Key` keeps returning its first lead.
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -20,6 +20,7 @@ pub const WINDOW_MS: i64 = 60_000;
 pub const KEY_LIMIT_FACTOR: u32 = 50;
 pub const MESSAGE_MAX: usize = 5_000;
 const MAX_REDIRECTS: usize = 20;
+pub const DESCRIPTION_MAX: usize = 1_000;
 const REDIRECT_MAX_LEN: usize = 500;
 
 pub fn new_form_key() -> String {
@@ -51,6 +52,43 @@ pub async fn rotate_key(db: &Db, actor: &Actor) -> Result<WebsiteForm> {
             target: &format!("account:{}", actor.account_id()),
             before: Some(json!({"form_key": short(&before.form_key)})),
             after: Some(json!({"form_key": short(&key)})),
+        },
+        now,
+    )
+    .await?;
+    let form = website::by_account(&mut tx, actor.account_id()).await?;
+    tx.commit().await?;
+    Ok(form)
+}
+
+/// The chat assistant's switch and the business description its prompt uses.
+pub async fn set_assistant(
+    db: &Db,
+    actor: &Actor,
+    enabled: bool,
+    description: &str,
+) -> Result<WebsiteForm> {
+    permissions::check(actor.user.role, Action::ManageWebsite)?;
+    let description = description.trim();
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(Error::field(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX} characters"),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let before = website::by_account(&mut tx, actor.account_id()).await?;
+    website::set_assistant(&mut tx, actor.account_id(), enabled, description, now).await?;
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "website.updated",
+            target: &format!("account:{}", actor.account_id()),
+            before: Some(json!({"assistant_enabled": before.assistant_enabled, "description": before.description})),
+            after: Some(json!({"assistant_enabled": enabled, "description": description})),
         },
         now,
     )
@@ -186,6 +224,30 @@ pub fn validate(sub: &Submission) -> Result<ValidLead> {
     })
 }
 
+/// Counts this request against the per-address and per-key limits of the public endpoints,
+/// inside the caller's write transaction; over a limit it is refused and (the transaction
+/// being dropped) adds nothing, so the window stays full until it ends.
+pub(crate) async fn check_rate(
+    tx: &mut Conn,
+    account_id: &str,
+    address: &str,
+    per_minute: u32,
+    now: i64,
+) -> Result<()> {
+    if per_minute == 0 {
+        return Ok(());
+    }
+    let window = now - now.rem_euclid(WINDOW_MS);
+    let by_address = website::hit(tx, account_id, &format!("addr:{address}"), window).await?;
+    let by_key = website::hit(tx, account_id, "key", window).await?;
+    let limit = i64::from(per_minute);
+    if by_address > limit || by_key > limit * i64::from(KEY_LIMIT_FACTOR) {
+        let retry_after_secs = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(60);
+        return Err(Error::RateLimited { retry_after_secs });
+    }
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(account_id))]
 pub async fn submit(
     db: &Db,
@@ -206,24 +268,7 @@ pub async fn submit(
     let now = now_ms();
     let account_id = form.account_id.as_str();
     let mut tx = db.begin_write().await?;
-    if caller.rate_limit > 0 {
-        let window = now - now.rem_euclid(WINDOW_MS);
-        let by_address = website::hit(
-            &mut tx,
-            account_id,
-            &format!("addr:{}", caller.address),
-            window,
-        )
-        .await?;
-        let by_key = website::hit(&mut tx, account_id, "key", window).await?;
-        let limit = i64::from(caller.rate_limit);
-        if by_address > limit || by_key > limit * i64::from(KEY_LIMIT_FACTOR) {
-            // Rolled back: a refused request adds nothing, and the window stays full.
-            let retry_after_secs =
-                u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(60);
-            return Err(Error::RateLimited { retry_after_secs });
-        }
-    }
+    check_rate(&mut tx, account_id, caller.address, caller.rate_limit, now).await?;
     if let Some(key) = caller.idempotency_key {
         // Hold the account's routing lock first, so the same key raced from many requests
         // (on any process) is seen by all but the first.

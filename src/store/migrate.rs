@@ -45,6 +45,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_login_throttle.sql"),
         postgres: include_str!("../../migrations/postgres/0005_login_throttle.sql"),
     },
+    Migration {
+        version: 6,
+        name: "assistant",
+        sqlite: include_str!("../../migrations/sqlite/0006_assistant.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_assistant.sql"),
+    },
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

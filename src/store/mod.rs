@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod check;
+pub mod conversations;
 pub mod invitations;
 pub mod leads;
 mod migrate;
@@ -113,6 +114,26 @@ impl Db {
                 .bind(account_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Locks one conversation until the transaction ends, so two turns of it sent at once
+    /// are answered one after the other (and never create two leads).
+    pub async fn lock_conversation(
+        &self,
+        tx: &mut Conn,
+        account_id: &str,
+        id: &str,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "SELECT id FROM conversations WHERE account_id = $1 AND id = $2 FOR UPDATE",
+            )
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         }
         Ok(())
     }

@@ -12,6 +12,10 @@ pub struct WebsiteForm {
     pub form_key: String,
     /// URL prefixes a form post may redirect to after sending.
     pub allowed_redirects: Vec<String>,
+    /// The website chat assistant answers visitors.
+    pub assistant_enabled: bool,
+    /// What the business does, in the Owner's words (the assistant's prompt).
+    pub description: String,
 }
 
 pub async fn create(conn: &mut Conn, account_id: &str, form_key: &str) -> sqlx::Result<()> {
@@ -30,10 +34,13 @@ fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebsiteForm> {
         account_name: r.try_get("account_name")?,
         form_key: r.try_get("form_key")?,
         allowed_redirects: serde_json::from_str(&redirects).unwrap_or_default(),
+        assistant_enabled: r.try_get::<i64, _>("assistant_enabled")? != 0,
+        description: r.try_get("description")?,
     })
 }
 
-const SELECT: &str = "SELECT w.account_id, a.name AS account_name, w.form_key, w.allowed_redirects \
+const SELECT: &str = "SELECT w.account_id, a.name AS account_name, w.form_key, w.allowed_redirects, \
+     w.assistant_enabled, w.description \
      FROM website_forms w JOIN accounts a ON a.id = w.account_id ";
 
 pub async fn by_account(conn: &mut Conn, account_id: &str) -> sqlx::Result<WebsiteForm> {
@@ -84,6 +91,23 @@ pub async fn set_redirects(
     .bind(account_id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+pub async fn set_assistant(
+    conn: &mut Conn,
+    account_id: &str,
+    enabled: bool,
+    description: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE website_forms SET assistant_enabled = $1, description = $2, updated_at = $3 WHERE account_id = $4")
+        .bind(i64::from(enabled))
+        .bind(description)
+        .bind(now)
+        .bind(account_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

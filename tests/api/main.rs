@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod audit;
 mod browser;
+mod chat;
 mod lead_pages;
 mod leads;
 mod ops;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod chat;
 mod leads;
 mod notifications;
 mod routing;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(routing::router())
         .merge(notifications::router())
         .merge(website::router())
+        .merge(chat::router())
 }
 
 /// The OpenAPI document, generated from the handlers.

@@ -35,6 +35,12 @@ pub struct WebsiteJson {
     chat_url: String,
     /// Addresses (prefixes) a form post may name in its `redirect` field.
     allowed_redirects: Vec<String>,
+    /// One script tag that adds the chat button to any website.
+    widget_html: String,
+    /// The chat assistant answers visitors (off: the chat says it is unavailable).
+    assistant_enabled: bool,
+    /// What the business does, for the assistant's prompt.
+    description: String,
 }
 
 /// The copy-paste snippet: a plain form that posts to the hosted form's address.
@@ -52,9 +58,17 @@ pub fn embed_html(form_url: &str) -> String {
     )
 }
 
+/// The chat widget's one script tag.
+pub fn widget_html(base: &str, form_key: &str) -> String {
+    format!(r#"<script src="{base}/chat/widget.js?key={form_key}" async></script>"#)
+}
+
 pub fn to_json(form: WebsiteForm, base: &str) -> WebsiteJson {
     let form_url = format!("{base}/f/{}", form.form_key);
     WebsiteJson {
+        widget_html: widget_html(base, &form.form_key),
+        assistant_enabled: form.assistant_enabled,
+        description: form.description,
         embed_html: embed_html(&form_url),
         chat_url: format!("{base}/chat/{}", form.form_key),
         form_url,
@@ -91,9 +105,14 @@ async fn rotate_key(
 pub struct WebsiteRequest {
     /// http(s) addresses (prefixes) a form post may redirect to; at most 20.
     allowed_redirects: Option<Vec<String>>,
+    /// Turn the chat assistant on or off.
+    assistant_enabled: Option<bool>,
+    /// What the business does (at most 1000 characters), for the assistant's prompt.
+    description: Option<String>,
 }
 
-/// Change which addresses a form post may redirect to. Owner or Manager.
+/// Change the allowed redirects and the chat assistant's settings; a field left out keeps
+/// its value. Owner or Manager.
 #[utoipa::path(put, path = "/api/v1/website", tag = "website", security(("bearer" = [])),
     request_body = WebsiteRequest,
     responses((status = 200, body = WebsiteJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -104,9 +123,14 @@ async fn put_website(
     caller: ApiUser,
     ApiJson(body): ApiJson<WebsiteRequest>,
 ) -> Result<Json<WebsiteJson>> {
-    let form = match body.allowed_redirects {
-        Some(list) => website::set_redirects(&state.db, &caller.actor, list).await?,
-        None => website::settings(&state.db, &caller.actor).await?,
-    };
+    let mut form = website::settings(&state.db, &caller.actor).await?;
+    if let Some(list) = body.allowed_redirects {
+        form = website::set_redirects(&state.db, &caller.actor, list).await?;
+    }
+    if body.assistant_enabled.is_some() || body.description.is_some() {
+        let enabled = body.assistant_enabled.unwrap_or(form.assistant_enabled);
+        let description = body.description.unwrap_or(form.description);
+        form = website::set_assistant(&state.db, &caller.actor, enabled, &description).await?;
+    }
     Ok(Json(to_json(form, &base_url(&state, &headers))))
 }

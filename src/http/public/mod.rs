@@ -1,6 +1,7 @@
 //! Public endpoints any website may call, with no sign-in: the hosted lead form and its
-//! intake (`/f/{form_key}`). Bodies are capped at 64 KiB; the rate limit is per address.
+//! intake (`/f/{form_key}`), the chat page and its widget (`/chat/...`). Bodies are capped at 64 KiB; the rate limit is per address.
 
+mod chat;
 mod form;
 
 use axum::Router;
@@ -19,5 +20,7 @@ pub fn router() -> Router<AppState> {
             get(form::page).post(form::submit).options(form::preflight),
         )
         .route("/f/{form_key}/thanks", get(form::thanks))
+        .route("/chat/widget.js", get(chat::widget))
+        .route("/chat/{form_key}", get(chat::page).post(chat::post))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }

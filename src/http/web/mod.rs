@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
             get(website_page::show).post(website_page::save),
         )
         .route("/settings/website/rotate", post(website_page::rotate))
+        .route(
+            "/settings/website/assistant",
+            post(website_page::save_assistant),
+        )
         .route("/notifications", get(notifications_page::show))
         .route(
             "/notifications/read-all",

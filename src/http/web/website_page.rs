@@ -13,7 +13,7 @@ use super::{Nav, error_page_for};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::http::api::base_url;
-use crate::http::api::website::embed_html;
+use crate::http::api::website::{embed_html, widget_html};
 use crate::http::auth::WebUser;
 use crate::service::website;
 use crate::store::website::WebsiteForm;
@@ -27,14 +27,26 @@ pub struct WebsitePage {
     form_url: String,
     embed_html: String,
     redirects: String,
+    widget_html: String,
+    chat_url: String,
+    assistant_enabled: bool,
+    guided: bool,
+    description: String,
+    description_error: Option<String>,
     field_error: Option<String>,
     error: Option<String>,
     notice: Option<&'static str>,
 }
 
-fn page(user: &WebUser, form: WebsiteForm, base: &str) -> WebsitePage {
+fn page(state: &AppState, user: &WebUser, form: WebsiteForm, base: &str) -> WebsitePage {
     let form_url = format!("{base}/f/{}", form.form_key);
     WebsitePage {
+        widget_html: widget_html(base, &form.form_key),
+        chat_url: format!("{base}/chat/{}", form.form_key),
+        assistant_enabled: form.assistant_enabled,
+        guided: state.assistant.kind() == "guided",
+        description: form.description.clone(),
+        description_error: None,
         nav: Some(Nav::new(user, "website")),
         csrf_token: user.csrf_token().to_owned(),
         embed_html: embed_html(&form_url),
@@ -60,7 +72,7 @@ pub async fn show(
 ) -> Response {
     match website::settings(&state.db, &user.actor).await {
         Ok(form) => {
-            let mut page = page(&user, form, &base_url(&state, &headers));
+            let mut page = page(&state, &user, form, &base_url(&state, &headers));
             page.notice = match q.done.as_deref() {
                 Some("rotated") => Some("New key made. The old form address no longer works."),
                 Some("saved") => Some("Saved."),
@@ -96,9 +108,42 @@ pub async fn save(
         Ok(_) => Redirect::to("/settings/website?done=saved").into_response(),
         Err(Error::Validation(fields)) => match website::settings(&state.db, &user.actor).await {
             Ok(saved) => {
-                let mut page = page(&user, saved, &base_url(&state, &headers));
+                let mut page = page(&state, &user, saved, &base_url(&state, &headers));
                 page.redirects = form.allowed_redirects;
                 page.field_error = fields.0.into_values().next();
+                (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+            }
+            Err(err) => error_page_for(Some(&user), err),
+        },
+        Err(err) => error_page_for(Some(&user), err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssistantForm {
+    assistant_enabled: Option<String>,
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn save_assistant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: WebUser,
+    Form(form): Form<AssistantForm>,
+) -> Response {
+    let enabled = form.assistant_enabled.as_deref() == Some("true");
+    match website::set_assistant(&state.db, &user.actor, enabled, &form.description).await {
+        Ok(_) => Redirect::to("/settings/website?done=saved").into_response(),
+        Err(Error::Validation(fields)) => match website::settings(&state.db, &user.actor).await {
+            Ok(saved) => {
+                let mut page = page(&state, &user, saved, &base_url(&state, &headers));
+                page.description = form.description;
+                page.description_error = fields
+                    .0
+                    .into_values()
+                    .next()
+                    .map(|why| format!("Description {why}."));
                 (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
             }
             Err(err) => error_page_for(Some(&user), err),

@@ -9,7 +9,9 @@
 //! helpers panic with the page's text, so the scenarios read as steps.
 
 mod leads;
+mod routing;
 mod team;
+mod website;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,0 +1,110 @@
+//! The website chat assistant: one trait, two providers. The guided provider is a
+//! deterministic conversation (not an AI model) and the default; the LLM provider talks to
+//! any OpenAI-compatible server and falls back to the guided one when the model fails.
+
+pub mod extract;
+pub mod guided;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+pub use extract::Asked;
+
+/// What the visitor has told us so far. Kept with the conversation in the database, and
+/// updated by the guided extraction on every turn, whichever provider answers.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Details {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    /// What they are looking for, in their words.
+    pub need: Option<String>,
+    /// What the assistant asked last.
+    pub asked: Option<Asked>,
+    /// How often they declined to give an email address.
+    pub email_refusals: u8,
+    /// The conversation has ended without a lead (they would not share an email).
+    pub closed: bool,
+}
+
+impl Details {
+    /// Folds one message's facts in; a later value corrects an earlier one.
+    pub fn absorb(&mut self, facts: &extract::Facts) {
+        for (slot, value) in [
+            (&mut self.name, &facts.name),
+            (&mut self.email, &facts.email),
+            (&mut self.phone, &facts.phone),
+            (&mut self.company, &facts.company),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
+    }
+
+    pub fn first_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .and_then(|n| n.split_whitespace().next())
+            .unwrap_or("there")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Visitor,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub from: Speaker,
+    pub text: String,
+}
+
+/// Everything a provider may look at to answer one message.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub account_name: &'a str,
+    /// What the business does, in the Owner's words (for the LLM's prompt).
+    pub description: &'a str,
+    /// The details before this message.
+    pub details: &'a Details,
+    /// The conversation before this message.
+    pub transcript: &'a [Line],
+    pub message: &'a str,
+}
+
+/// A provider's answer to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    pub details: Details,
+    /// The assistant has what a rep needs: create the lead now (the server validates the
+    /// details as strictly as the public form before it does).
+    pub create_lead: bool,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait Assistant: Send + Sync {
+    /// Shown in logs and docs: "guided" or "llm".
+    fn kind(&self) -> &'static str;
+    /// Answers one message. Never fails: a provider that cannot answer falls back.
+    fn respond<'a>(&'a self, ctx: Context<'a>) -> BoxFuture<'a, Reply>;
+}
+
+/// The greeting every conversation starts with.
+pub fn greeting(account_name: &str) -> String {
+    format!("Hi! I'm the {account_name} assistant. What can we help you with today?")
+}
+
+/// The provider the configuration asks for: the LLM when a server is configured, else the
+/// guided assistant.
+pub fn from_config(_config: &crate::config::Config) -> std::sync::Arc<dyn Assistant> {
+    std::sync::Arc::new(guided::Guided)
+}

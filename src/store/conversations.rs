@@ -1,0 +1,80 @@
+//! Website chat conversations: details, transcript and the one lead, in the database so any
+//! server process can answer the next turn.
+
+use sqlx::Row;
+
+use super::Conn;
+use crate::assistant::{Details, Line};
+
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub id: String,
+    pub account_id: String,
+    pub details: Details,
+    pub transcript: Vec<Line>,
+    pub lead_id: Option<String>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> sqlx::Result<T> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+pub async fn insert(conn: &mut Conn, c: &Conversation, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO conversations (id, account_id, details, transcript, lead_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&c.id)
+    .bind(&c.account_id)
+    .bind(encode(&c.details))
+    .bind(encode(&c.transcript))
+    .bind(&c.lead_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    conn: &mut Conn,
+    account_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<Conversation>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, details, transcript, lead_id FROM conversations WHERE account_id = $1 AND id = $2",
+    )
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let details: String = r.try_get("details")?;
+    let transcript: String = r.try_get("transcript")?;
+    Ok(Some(Conversation {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        details: decode(&details)?,
+        transcript: decode(&transcript)?,
+        lead_id: r.try_get("lead_id")?,
+    }))
+}
+
+pub async fn update(conn: &mut Conn, c: &Conversation, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET details = $1, transcript = $2, lead_id = $3, updated_at = $4 \
+         WHERE account_id = $5 AND id = $6",
+    )
+    .bind(encode(&c.details))
+    .bind(encode(&c.transcript))
+    .bind(&c.lead_id)
+    .bind(now)
+    .bind(&c.account_id)
+    .bind(&c.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

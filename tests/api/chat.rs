@@ -1,0 +1,306 @@
+//! The website chat assistant over `POST /api/v1/public/chat/{form_key}` (guided provider).
+
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use serde_json::{Value, json};
+
+use crate::helpers::{Member, Resp, TestApp};
+
+crate::backend_tests!(
+    a_conversation_creates_one_routed_lead_with_its_transcript,
+    any_process_can_answer_the_next_turn,
+    the_same_final_turn_twice_at_once_creates_one_lead,
+    bad_input_and_unknown_ids,
+    switched_off_it_says_it_is_unavailable,
+    a_visitor_who_will_not_share_an_email_leaves_no_lead,
+);
+
+async fn key_of(app: &TestApp, owner: &Member) -> String {
+    app.get("/api/v1/website", &owner.token).await.json["form_key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn say(app: &TestApp, key: &str, conversation: Option<&str>, message: &str) -> Resp {
+    app.post(
+        format!("/api/v1/public/chat/{key}"),
+        None,
+        json!({"conversation_id": conversation, "message": message}),
+    )
+    .await
+}
+
+async fn a_conversation_creates_one_routed_lead_with_its_transcript(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let rep = app.add_member(&owner, "sales", "rep@acme.io").await;
+    app.call(
+        Method::PUT,
+        "/api/v1/routing",
+        Some(&owner.token),
+        Some(json!({"enabled": true, "rotation": [rep.id]})),
+    )
+    .await
+    .expect(200);
+    let key = key_of(&app, &owner).await;
+    let r = say(&app, &key, None, "Hi, we need a quote for 40 desks").await;
+    r.expect(200);
+    assert_eq!(r.headers["access-control-allow-origin"], "*");
+    let id = r.json["conversation_id"].as_str().unwrap().to_owned();
+    assert!(r.json["lead_id"].is_null());
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("Who am I speaking with?")
+    );
+    let r = say(&app, &key, Some(&id), "I'm Jane Roe from Acme Corp").await;
+    assert!(
+        r.json["reply"].as_str().unwrap().contains("email"),
+        "{}",
+        r.text
+    );
+    assert!(r.json["lead_id"].is_null());
+    let r = say(
+        &app,
+        &key,
+        Some(&id),
+        "jane@acmecorp.io, or +1 555 123 4567",
+    )
+    .await;
+    let lead_id = r.json["lead_id"]
+        .as_str()
+        .expect("the lead is created")
+        .to_owned();
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("Someone will be in touch")
+    );
+    let lead = app
+        .get(format!("/api/v1/leads/{lead_id}"), &owner.token)
+        .await
+        .json;
+    assert_eq!(lead["source"], "assistant");
+    assert_eq!(lead["name"], "Jane Roe");
+    assert_eq!(lead["email"], "jane@acmecorp.io");
+    assert_eq!(lead["company"], "Acme Corp");
+    assert_eq!(lead["phone"], "+1 555 123 4567");
+    assert!(lead["created_by"].is_null());
+    assert_eq!(
+        lead["owner"]["id"],
+        rep.id.as_str(),
+        "routed like any other lead"
+    );
+    let notes = lead["notes"].as_str().unwrap();
+    assert!(
+        notes.contains("Looking for: Hi, we need a quote for 40 desks"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("Visitor: I'm Jane Roe from Acme Corp")
+            && notes.contains("Assistant: Hi! I'm the Acme assistant.")
+    );
+    // The routed rep is notified; later turns never make a second lead.
+    let inbox = app.get("/api/v1/notifications", &rep.token).await;
+    assert_eq!(
+        inbox.json["notifications"][0]["text"],
+        "New ai assistant lead routed to you: Jane Roe"
+    );
+    let r = say(
+        &app,
+        &key,
+        Some(&id),
+        "Also, my colleague Bob is bob@acmecorp.io",
+    )
+    .await;
+    assert_eq!(r.json["lead_id"], lead_id.as_str());
+    let leads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leads, 1);
+    app.check().await;
+}
+
+async fn any_process_can_answer_the_next_turn(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = key_of(&app, &owner).await;
+    // A second router on the same database stands in for a second server process.
+    let other = leadroute::app::router(
+        app.db.clone(),
+        leadroute::config::Config::for_database(app.database_url.clone()),
+    );
+    let r = say(&app, &key, None, "I'm Kim from Globex").await;
+    let id = r.json["conversation_id"].as_str().unwrap().to_owned();
+    let body = json!({"conversation_id": id, "message": "kim@globex.com"}).to_string();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/public/chat/{key}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    use tower::ServiceExt;
+    let response = other.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let json: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        json["lead_id"].is_string(),
+        "the second process knew the name from the first: {json}"
+    );
+}
+
+async fn the_same_final_turn_twice_at_once_creates_one_lead(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = key_of(&app, &owner).await;
+    for round in 0..3 {
+        let r = say(
+            &app,
+            &key,
+            None,
+            &format!("I'm Twin{} Tester", ["A", "B", "C"][round]),
+        )
+        .await;
+        let id = r.json["conversation_id"].as_str().unwrap().to_owned();
+        let body = json!({"conversation_id": id, "message": format!("twin{round}@x.io")});
+        let (a, b) = tokio::join!(
+            app.post(format!("/api/v1/public/chat/{key}"), None, body.clone()),
+            app.post(format!("/api/v1/public/chat/{key}"), None, body.clone()),
+        );
+        assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
+        assert_eq!(
+            a.json["lead_id"], b.json["lead_id"],
+            "both answers name the same one lead"
+        );
+        assert!(a.json["lead_id"].is_string());
+    }
+    let leads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leads, 3);
+}
+
+async fn bad_input_and_unknown_ids(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = key_of(&app, &owner).await;
+    say(&app, "no-such-key", None, "hello").await.expect(404);
+    say(&app, &key, Some("no-such-conversation"), "hello")
+        .await
+        .expect(404);
+    let r = say(&app, &key, None, "   ").await;
+    r.expect(422);
+    assert!(r.field("message").is_some());
+    say(&app, &key, None, &"x".repeat(2001)).await.expect(422);
+    say(&app, &key, None, "nul\u{0}byte").await.expect(422);
+    app.post(
+        format!("/api/v1/public/chat/{key}"),
+        None,
+        json!({"message": 42}),
+    )
+    .await
+    .expect(422);
+    let raw = |body: String| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/public/chat/{key}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    app.send(raw("{oops".into())).await.expect(400);
+    app.send(raw(format!(
+        "{{\"message\": \"{}\"}}",
+        "x".repeat(70 * 1024)
+    )))
+    .await
+    .expect(413);
+    // Another account's conversation is not found through this account's key.
+    let started = say(&app, &key, None, "hello").await;
+    let id = started.json["conversation_id"].as_str().unwrap();
+    let other = app.signup("Other", "x@other.io").await;
+    let other_key = key_of(&app, &other).await;
+    say(&app, &other_key, Some(id), "hello").await.expect(404);
+}
+
+async fn switched_off_it_says_it_is_unavailable(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = key_of(&app, &owner).await;
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/website",
+            Some(&owner.token),
+            Some(json!({"assistant_enabled": false, "description": "We sell desks."})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json["assistant_enabled"], false);
+    assert_eq!(r.json["description"], "We sell desks.");
+    assert!(
+        r.json["widget_html"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/chat/widget.js?key={key}"))
+    );
+    let r = say(&app, &key, None, "I'm Jane, jane@x.io").await;
+    r.expect(200);
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("isn't available")
+    );
+    assert!(r.json["lead_id"].is_null());
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    let page = app
+        .call(Method::GET, format!("/chat/{key}"), None, None)
+        .await;
+    assert!(page.text.contains("isn&#39;t available") || page.text.contains("isn't available"));
+    assert!(!page.text.contains("<form"), "no composer while it is off");
+    app.call(
+        Method::PUT,
+        "/api/v1/website",
+        Some(&owner.token),
+        Some(json!({"description": "d".repeat(1001)})),
+    )
+    .await
+    .expect(422);
+}
+
+async fn a_visitor_who_will_not_share_an_email_leaves_no_lead(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = key_of(&app, &owner).await;
+    let r = say(&app, &key, None, "pricing please").await;
+    let id = r.json["conversation_id"].as_str().unwrap().to_owned();
+    say(&app, &key, Some(&id), "Ann").await;
+    let r = say(&app, &key, Some(&id), "no").await;
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("Would you share one?")
+    );
+    let r = say(&app, &key, Some(&id), "I'd rather not").await;
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("haven't passed anything on")
+    );
+    assert!(r.json["lead_id"].is_null());
+    let leads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(leads, 0);
+}
