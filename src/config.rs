@@ -61,6 +61,24 @@ pub struct Config {
     )]
     pub public_rate_limit: u32,
 
+    /// An OpenAI-compatible chat-completions server for the website chat assistant, with its
+    /// version path (e.g. http://localhost:11434/v1). Without it the guided assistant answers.
+    #[arg(long, env = "LEADROUTE_ASSISTANT_URL", global = true)]
+    pub assistant_url: Option<String>,
+
+    /// The model the assistant asks (e.g. llama3.1, gpt-4o-mini).
+    #[arg(long, env = "LEADROUTE_ASSISTANT_MODEL", global = true)]
+    pub assistant_model: Option<String>,
+
+    /// The assistant server's API key, if it needs one (never logged).
+    #[arg(
+        long,
+        env = "LEADROUTE_ASSISTANT_API_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub assistant_api_key: Option<String>,
+
     /// Sign-in attempts per minute per client address and per email; 0 turns the limit off.
     #[arg(
         long,
@@ -80,6 +98,9 @@ impl Config {
             public_url: None,
             public_rate_limit: 120,
             login_rate_limit: 10,
+            assistant_url: None,
+            assistant_model: None,
+            assistant_api_key: None,
         }
     }
 

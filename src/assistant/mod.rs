@@ -4,6 +4,7 @@
 
 pub mod extract;
 pub mod guided;
+pub mod llm;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -103,8 +104,32 @@ pub fn greeting(account_name: &str) -> String {
     format!("Hi! I'm the {account_name} assistant. What can we help you with today?")
 }
 
-/// The provider the configuration asks for: the LLM when a server is configured, else the
-/// guided assistant.
-pub fn from_config(_config: &crate::config::Config) -> std::sync::Arc<dyn Assistant> {
-    std::sync::Arc::new(guided::Guided)
+/// How long one call to the model may take before the guided reply is used instead.
+pub const LLM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The provider the configuration asks for: the LLM when a server and a model are
+/// configured, else the guided assistant.
+pub fn from_config(config: &crate::config::Config) -> std::sync::Arc<dyn Assistant> {
+    match (
+        config.assistant_url.as_deref(),
+        config.assistant_model.as_deref(),
+    ) {
+        (Some(url), Some(model)) if url.starts_with("http://") || url.starts_with("https://") => {
+            tracing::info!(url, model, "chat assistant: LLM");
+            std::sync::Arc::new(llm::Llm::new(
+                url,
+                model,
+                config.assistant_api_key.as_deref(),
+                LLM_TIMEOUT,
+            ))
+        }
+        (Some(url), _) => {
+            tracing::error!(
+                url,
+                "LEADROUTE_ASSISTANT_URL needs an http(s) URL and LEADROUTE_ASSISTANT_MODEL a model; using the guided assistant"
+            );
+            std::sync::Arc::new(guided::Guided)
+        }
+        _ => std::sync::Arc::new(guided::Guided),
+    }
 }

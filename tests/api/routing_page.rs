@@ -94,7 +94,7 @@ async fn a_lone_owner_sees_the_empty_state(app: TestApp) {
     let page = browser.get("/settings/routing").await;
     assert!(
         page.text
-            .contains("The next routed lead goes to</span> <strong>Owner of Solo</strong>")
+            .contains("Every routed lead goes to</span> <strong>Owner of Solo</strong>")
     );
 }
 

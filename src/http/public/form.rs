@@ -31,6 +31,9 @@ pub struct FormPage {
     phone: String,
     company: String,
     message: String,
+    /// A thank-you page the embedding site asked for (only an allowed one), kept when the
+    /// form comes back with errors.
+    redirect: Option<String>,
     errors: FieldErrors,
     form_error: Option<String>,
 }
@@ -153,6 +156,7 @@ pub async fn submit(
         Ok(parsed) => parsed,
         Err(err) => return respond_error(kind, err, None, &state, &form_key).await,
     };
+    let redirect_for_retry = redirect.clone();
     let address = crate::http::client_address(&extensions);
     let idempotency_key = headers
         .get("idempotency-key")
@@ -190,7 +194,16 @@ pub async fn submit(
                 }
             }
         },
-        Err(err) => respond_error(kind, err, Some(submission), &state, &form_key).await,
+        Err(err) => {
+            respond_error(
+                kind,
+                err,
+                Some((submission, redirect_for_retry)),
+                &state,
+                &form_key,
+            )
+            .await
+        }
     }
 }
 
@@ -245,7 +258,7 @@ fn json_error(err: Error) -> Response {
 async fn respond_error(
     kind: Kind,
     err: Error,
-    typed: Option<Submission>,
+    typed: Option<(Submission, Option<String>)>,
     state: &AppState,
     form_key: &str,
 ) -> Response {
@@ -253,13 +266,13 @@ async fn respond_error(
         return json_error(err);
     }
     let status = err.status();
-    let (Error::Validation(errors), Some(typed)) = (&err, typed) else {
+    let (Error::Validation(errors), Some((typed, redirect))) = (&err, typed) else {
         let mut response = error_page(err);
         *response.status_mut() = status;
         return response;
     };
-    let account_name = match website::public_form(&state.db, form_key).await {
-        Ok(form) => form.account_name,
+    let (account_name, allowed) = match website::public_form(&state.db, form_key).await {
+        Ok(form) => (form.account_name, form.allowed_redirects),
         Err(err) => return error_page(err),
     };
     let page = FormPage {
@@ -270,6 +283,7 @@ async fn respond_error(
         phone: typed.phone.unwrap_or_default(),
         company: typed.company.unwrap_or_default(),
         message: typed.message.unwrap_or_default(),
+        redirect: redirect.filter(|r| allowed.iter().any(|prefix| r.starts_with(prefix.as_str()))),
         errors: errors.clone(),
         form_error: None,
     };

@@ -66,6 +66,8 @@ pub struct ListPage {
     rows: Vec<Row>,
     next_url: Option<String>,
     error: Option<String>,
+    /// Some filter or view is applied (changes what an empty list says).
+    filtered: bool,
 }
 
 #[derive(Debug, Default, Deserialize, serde::Serialize)]
@@ -141,6 +143,15 @@ pub async fn list(
         )
     });
     let view = params.owner.as_str();
+    let filtered = [
+        &params.owner,
+        &params.status,
+        &params.source,
+        &params.q,
+        &params.cursor,
+    ]
+    .iter()
+    .any(|p| !p.is_empty());
     ListPage {
         nav: Some(Nav::new(&user, "leads")),
         can_create: permissions::check(user.actor.user.role, Action::CreateLead(OwnerPick::Nobody))
@@ -177,6 +188,7 @@ pub async fn list(
         q: params.q,
         next_url,
         error,
+        filtered,
     }
     .into_response()
 }

@@ -41,6 +41,8 @@ pub struct Chart {
     height: usize,
     bar_x: usize,
     rows: Vec<ChartRow>,
+    /// Nothing to draw yet.
+    empty: bool,
 }
 
 const ROW_H: usize = 40;
@@ -56,6 +58,10 @@ fn chart(view: &RoutingView) -> Chart {
         .max(1);
     let width_of =
         |v: i64| usize::try_from(v).unwrap_or(0) * BAR_MAX / usize::try_from(max).unwrap_or(1);
+    let empty = view
+        .candidates
+        .iter()
+        .all(|c| c.open_leads == 0 && c.routed_30d == 0);
     let rows: Vec<ChartRow> = view
         .candidates
         .iter()
@@ -72,10 +78,11 @@ fn chart(view: &RoutingView) -> Chart {
         })
         .collect();
     Chart {
-        width: 130 + BAR_MAX + 40,
+        width: 150 + BAR_MAX + 40,
         height: rows.len().max(1) * ROW_H,
-        bar_x: 130,
+        bar_x: 150,
         rows,
+        empty,
     }
 }
 
@@ -100,6 +107,8 @@ pub struct RoutingPage {
     fallback: bool,
     next: Option<String>,
     preview: Vec<String>,
+    /// One person in the pool: say so instead of listing them ten times.
+    single_pool: bool,
     chart: Chart,
     error: Option<String>,
     notice: Option<&'static str>,
@@ -115,6 +124,7 @@ async fn page(state: &AppState, user: &WebUser) -> Result<RoutingPage> {
         only_owner: view.candidates.len() <= 1,
         can_save: permissions::check(user.actor.user.role, Action::SaveRouting).is_ok(),
         fallback: view.fallback,
+        single_pool: view.effective_pool.len() == 1,
         next: view.next.as_deref().map(|id| view.name_of(id).to_owned()),
         preview: view
             .preview

@@ -361,7 +361,10 @@ async fn the_leads_list_views_and_filters_narrow_the_rows() {
     browser.open("/leads?source=import").await;
     assert_eq!(listed(&browser).await, ["Margaret Hamilton"]);
     browser.open("/leads?q=nobody-like-this").await;
-    assert_eq!(browser.text("p.empty").await, "No leads match. Add a lead.");
+    assert_eq!(
+        browser.text("p.empty").await,
+        "No leads match these filters. Show all leads."
+    );
     assert_eq!(browser.count("table.leads").await, 0);
 
     browser.set_viewport_size(390, 844).await;

@@ -209,7 +209,7 @@ async fn the_switch_greys_out_the_choices_at_once_and_an_owner_saves() {
     assert!(!checked(&browser, &sam_box).await);
     assert_eq!(
         browser.text("p.next-name").await,
-        "The next routed lead goes to Rita Rep"
+        "Every routed lead goes to Rita Rep, the only one in the pool."
     );
     let saved = routing(&app, &owner).await;
     assert_eq!(saved["enabled"], true, "{saved}");
