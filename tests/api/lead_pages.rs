@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::helpers::{Member, TestApp};
-use crate::pages::{Browser, location};
+use crate::pages::{location, signed_in};
 
 crate::backend_tests!(
     lead_page_buttons_follow_the_permission_table,
@@ -13,12 +13,6 @@ crate::backend_tests!(
     list_page_shows_views_and_escapes_text,
     editing_on_the_page_records_history,
 );
-
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
-    let mut browser = Browser::new(app);
-    assert_eq!(browser.sign_in(email).await.status, 303);
-    browser
-}
 
 async fn new_lead(app: &TestApp, by: &Member, name: &str, owner: Option<&str>) -> String {
     let r = app

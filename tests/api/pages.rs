@@ -91,6 +91,13 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// A browser already signed in as `email` (password "password123").
+pub async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    assert_eq!(browser.sign_in(email).await.status, 303);
+    browser
+}
+
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("the page has a CSRF field") + marker.len();

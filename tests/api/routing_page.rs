@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::pages::{Browser, location};
+use crate::pages::{location, signed_in};
 
 crate::backend_tests!(
     the_page_uses_the_help_articles_words,
@@ -13,12 +13,6 @@ crate::backend_tests!(
     an_owner_saves_and_greyed_out_choices_are_kept,
     a_routed_lead_shows_why_this_owner,
 );
-
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
-    let mut browser = Browser::new(app);
-    assert_eq!(browser.sign_in(email).await.status, 303);
-    browser
-}
 
 async fn the_page_uses_the_help_articles_words(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;

@@ -4,18 +4,12 @@ use axum::http::Method;
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::pages::{Browser, location};
+use crate::pages::{location, signed_in};
 
 crate::backend_tests!(
     website_form_page_is_for_owners_and_managers,
     the_bell_counts_and_opens_notifications
 );
-
-async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
-    let mut browser = Browser::new(app);
-    assert_eq!(browser.sign_in(email).await.status, 303);
-    browser
-}
 
 async fn website_form_page_is_for_owners_and_managers(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
