@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod helpers;
+mod isolation;
 
 mod accounts;
 mod audit;
