@@ -31,6 +31,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+        Command::Backup { path } => {
+            crate::store::backup::to_file(&db, &path).await?;
+            println!("backed up to {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await

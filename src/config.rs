@@ -25,6 +25,12 @@ pub enum Command {
     Migrate,
     /// Verify the stored data's invariants; exit non-zero with a report if any fails.
     Check,
+    /// Copy a live SQLite database to PATH, consistently, while it serves traffic
+    /// (PostgreSQL: use pg_dump, see the README).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod check;
 pub mod conversations;
 pub mod invitations;

@@ -6,6 +6,7 @@ mod isolation;
 
 mod accounts;
 mod audit;
+mod backup;
 mod browser;
 mod chat;
 mod lead_pages;
