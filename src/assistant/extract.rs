@@ -280,3 +280,21 @@ mod tests {
         assert_eq!(f.email.as_deref(), Some("j.roe@acme.io"));
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any text a visitor sends is read without panicking, and any email taken is valid.
+        #[test]
+        fn extraction_takes_any_text(message in any::<String>(), asked in prop::option::of(prop_oneof![Just(Asked::Need), Just(Asked::Name), Just(Asked::Email)])) {
+            let facts = extract(&message, asked);
+            if let Some(email) = facts.email {
+                prop_assert!(EmailAddress::parse(&email).is_ok());
+            }
+        }
+    }
+}

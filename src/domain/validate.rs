@@ -173,3 +173,37 @@ mod tests {
         assert_eq!(errors.get("name"), Some("is required"));
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::lead::{LeadFields, LeadInput};
+
+    proptest! {
+        /// Whatever arrives, validation answers (never panics) and what it accepts is
+        /// bounded and single-line.
+        #[test]
+        fn validators_take_any_string(raw in any::<String>()) {
+            if let Ok(email) = EmailAddress::parse(&raw) {
+                prop_assert!(email.as_str().chars().count() <= EmailAddress::MAX_LEN);
+                prop_assert!(!email.as_str().chars().any(char::is_whitespace));
+            }
+            if let Ok(text) = required_text(Some(&raw), NAME_MAX) {
+                prop_assert!(!text.is_empty() && text.chars().count() <= NAME_MAX);
+                prop_assert!(!text.chars().any(char::is_control));
+            }
+            let _ = password(Some(&raw));
+            let input = LeadInput {
+                name: Some(raw.clone()),
+                email: Some(raw.clone()),
+                phone: Some(raw.clone()),
+                company: Some(raw.clone()),
+                notes: Some(raw.clone()),
+            };
+            let mut errors = FieldErrors::default();
+            let _ = LeadFields::parse(&input, true, &mut errors);
+        }
+    }
+}

@@ -340,4 +340,14 @@ mod tests {
         assert!(decode_form(b"name=\xff").is_none(), "invalid UTF-8, raw");
         assert!(decode_form(b"name=%G1").is_none() && decode_form(b"name=%4").is_none());
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes never panic the form decoder, and whatever it returns is text.
+        #[test]
+        fn any_bytes_decode_or_are_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Some(pairs) = decode_form(&body) {
+                proptest::prop_assert!(pairs.len() <= body.len() + 1);
+            }
+        }
+    }
 }
