@@ -183,7 +183,10 @@ pub(crate) async fn insert_new(
             format!("{} gave you a new lead: {}", c.name, new.name),
         )),
         (None, Some(r), _) if public => {
-            let what = new.source.label().to_lowercase();
+            let what = match new.source {
+                LeadSource::Website => "website",
+                _ => "AI assistant",
+            };
             Some((
                 r.owner.id.as_str(),
                 "lead_routed",

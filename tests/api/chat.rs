@@ -106,7 +106,7 @@ async fn a_conversation_creates_one_routed_lead_with_its_transcript(app: TestApp
     let inbox = app.get("/api/v1/notifications", &rep.token).await;
     assert_eq!(
         inbox.json["notifications"][0]["text"],
-        "New ai assistant lead routed to you: Jane Roe"
+        "New AI assistant lead routed to you: Jane Roe"
     );
     let r = say(
         &app,

@@ -10,18 +10,24 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_leadroute");
 
 /// A running `leadroute serve`; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Server {
     fn start(database_url: &str) -> Server {
+        Server::start_with_env(database_url, &[])
+    }
+
+    /// Like `start`, with extra environment variables for the server process.
+    pub(crate) fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("DATABASE_URL", database_url)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -48,7 +54,7 @@ impl Server {
         }
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -81,7 +87,12 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn post_json(base: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+pub(crate) async fn post_json(
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
     let mut request = client().post(format!("{base}{path}")).json(&body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -91,7 +102,7 @@ async fn post_json(base: &str, path: &str, token: Option<&str>, body: Value) -> 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn get_json(base: &str, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get_json(base: &str, path: &str, token: &str) -> (u16, Value) {
     let response = client()
         .get(format!("{base}{path}"))
         .bearer_auth(token)
@@ -102,7 +113,7 @@ async fn get_json(base: &str, path: &str, token: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn run(args: &[&str], database_url: &str) -> std::process::Output {
+pub(crate) fn run(args: &[&str], database_url: &str) -> std::process::Output {
     Command::new(BIN)
         .args(args)
         .env("DATABASE_URL", database_url)
@@ -201,7 +212,7 @@ fn migrate_and_check_on_sqlite() {
 }
 
 /// A new, empty PostgreSQL database; None (with a notice) when PostgreSQL is not configured.
-async fn empty_postgres_database() -> Option<(String, String)> {
+pub(crate) async fn empty_postgres_database() -> Option<(String, String)> {
     let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
         crate::helpers::skip("PostgreSQL (set TEST_DATABASE_URL)");
         return None;
@@ -220,7 +231,7 @@ async fn empty_postgres_database() -> Option<(String, String)> {
     Some((format!("{base}/{name}"), name))
 }
 
-async fn drop_postgres_database(name: &str) {
+pub(crate) async fn drop_postgres_database(name: &str) {
     let admin = leadroute::store::Db::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
         .await
         .unwrap();
