@@ -29,6 +29,8 @@ pub enum Action {
     SaveRouting,
     /// See and change the website form's key and settings.
     ManageWebsite,
+    /// Issue a password-reset link for a member.
+    ResetPassword,
 }
 
 /// Whose a new lead will be, as seen by its creator.
@@ -60,6 +62,10 @@ pub fn check(role: Role, action: Action) -> Result<(), Denied> {
         Action::SaveRouting => (
             role.is_admin(),
             "Only an Owner or Manager can change lead routing.",
+        ),
+        Action::ResetPassword => (
+            role == Role::Owner,
+            "Only an Owner can issue a password-reset link.",
         ),
         Action::ManageWebsite => (
             role.is_admin(),
@@ -195,6 +201,8 @@ mod tests {
             (Accounting, Action::SaveRouting, false),
             (Manager, Action::ManageWebsite, true),
             (Sales, Action::ManageWebsite, false),
+            (Owner, Action::ResetPassword, true),
+            (Manager, Action::ResetPassword, false),
         ];
         for (role, action, allowed) in table {
             assert_eq!(check(role, action).is_ok(), allowed, "{role:?} {action:?}");

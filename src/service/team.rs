@@ -275,3 +275,113 @@ pub async fn update_member(
         ..target
     })
 }
+
+/// How long a password-reset link works.
+pub const RESET_TTL_MS: i64 = 24 * 3600 * 1000;
+
+/// A one-time link for a member to choose a new password (Owner only). The token is
+/// shown once and stored as a hash.
+pub async fn issue_password_reset(db: &Db, actor: &Actor, user_id: &str) -> Result<(String, i64)> {
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let target = users::get(&mut tx, actor.account_id(), user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    permissions::check(actor.user.role, Action::ResetPassword)?;
+    let token = secrets::new_token();
+    let expires_at = now + RESET_TTL_MS;
+    let id = secrets::new_id();
+    let new = users::NewReset {
+        id: &id,
+        account_id: actor.account_id(),
+        user_id: &target.id,
+        token_hash: &secrets::token_hash(&token),
+        created_by: &actor.user.id,
+        expires_at,
+    };
+    users::insert_reset(&mut tx, &new, now).await?;
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: actor.account_id(),
+            actor_id: Some(&actor.user.id),
+            action: "team.password_reset_issued",
+            target: &format!("user:{}", target.id),
+            before: None,
+            after: Some(json!({"expires_at": expires_at})),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((token, expires_at))
+}
+
+/// Who a reset link is for, while it can still be used: (account name, member).
+pub async fn find_reset(db: &Db, token: &str) -> Result<(String, User)> {
+    let mut conn = db.conn().await?;
+    let (_, account_id, user_id) =
+        users::find_reset(&mut conn, &secrets::token_hash(token), now_ms())
+            .await?
+            .ok_or(Error::NotFound)?;
+    let user = users::get(&mut conn, &account_id, &user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(Error::NotFound)?;
+    let account = accounts::get(&mut conn, &account_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((account.name, user))
+}
+
+/// Sets a new password through a reset link: every other session of the member ends, and
+/// this one starts signed in. Unknown, used, expired links (and inactive members) are 404.
+pub async fn reset_password(
+    db: &Db,
+    token: &str,
+    password: Option<&str>,
+    kind: Kind,
+) -> Result<SignedIn> {
+    find_reset(db, token).await?;
+    let password = validate::password(password).map_err(|why| Error::field("password", why))?;
+    let hash = secrets::hash_password(password).await?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let (reset_id, account_id, user_id) =
+        users::find_reset(&mut tx, &secrets::token_hash(token), now)
+            .await?
+            .ok_or(Error::NotFound)?;
+    if !users::use_reset(&mut tx, &account_id, &reset_id, now).await? {
+        return Err(Error::NotFound);
+    }
+    let user = users::get(&mut tx, &account_id, &user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(Error::NotFound)?;
+    users::set_password_hash(&mut tx, &account_id, &user.id, &hash, now).await?;
+    sessions::delete_for_user(&mut tx, &account_id, &user.id).await?;
+    audit::record(
+        &mut tx,
+        audit::NewEntry {
+            account_id: &account_id,
+            actor_id: Some(&user.id),
+            action: "team.password_reset",
+            target: &format!("user:{}", user.id),
+            before: None,
+            after: None,
+        },
+        now,
+    )
+    .await?;
+    let account = accounts::get(&mut tx, &account_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let (token, csrf_token) = start_session(&mut tx, &account_id, &user.id, kind, now).await?;
+    tx.commit().await?;
+    Ok(SignedIn {
+        account,
+        user,
+        token,
+        csrf_token,
+    })
+}

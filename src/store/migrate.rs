@@ -51,6 +51,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_assistant.sql"),
         postgres: include_str!("../../migrations/postgres/0006_assistant.sql"),
     },
+    Migration {
+        version: 7,
+        name: "password_resets",
+        sqlite: include_str!("../../migrations/sqlite/0007_password_resets.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_password_resets.sql"),
+    },
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

@@ -145,3 +145,89 @@ pub async fn count_active_owners(conn: &mut Conn, account_id: &str) -> sqlx::Res
     .fetch_one(conn)
     .await
 }
+
+pub async fn set_password_hash(
+    conn: &mut Conn,
+    account_id: &str,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE account_id = $3 AND id = $4",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A one-time password-reset link (only the token's hash).
+pub struct NewReset<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub user_id: &'a str,
+    pub token_hash: &'a str,
+    pub created_by: &'a str,
+    pub expires_at: i64,
+}
+
+pub async fn insert_reset(conn: &mut Conn, reset: &NewReset<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO password_resets (id, account_id, user_id, token_hash, created_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(reset.id)
+    .bind(reset.account_id)
+    .bind(reset.user_id)
+    .bind(reset.token_hash)
+    .bind(reset.created_by)
+    .bind(now)
+    .bind(reset.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The member a usable reset link is for: (reset id, account id, user id).
+pub async fn find_reset(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<(String, String, String)>> {
+    let row = sqlx::query(
+        "SELECT id, account_id, user_id FROM password_resets \
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("id")?,
+            r.try_get("account_id")?,
+            r.try_get("user_id")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Uses a reset link up; false when another request used it first.
+pub async fn use_reset(
+    conn: &mut Conn,
+    account_id: &str,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE account_id = $2 AND id = $3 AND used_at IS NULL")
+        .bind(now)
+        .bind(account_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

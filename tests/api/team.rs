@@ -14,6 +14,7 @@ crate::backend_tests!(
     deactivation_signs_out_everywhere,
     two_owners_demoting_each_other_keep_an_owner,
     another_accounts_ids_are_not_found,
+    an_owner_issues_a_password_reset_link,
 );
 
 struct Team {
@@ -427,4 +428,117 @@ async fn another_accounts_ids_are_not_found(app: TestApp) {
     );
     assert_eq!(audit.json["entries"].as_array().unwrap().len(), 1);
     assert_eq!(before, app.snapshot().await, "nothing changed");
+}
+
+async fn an_owner_issues_a_password_reset_link(app: TestApp) {
+    let t = team(&app).await;
+    let path = format!("/api/v1/team/{}/password-reset", t.sales.id);
+    for who in [&t.manager, &t.sales, &t.accounting] {
+        app.post(&path, Some(&who.token), json!({}))
+            .await
+            .expect(403);
+    }
+    let r = app.post(&path, Some(&t.owner.token), json!({})).await;
+    r.expect(201);
+    let url = r.json["reset_url"].as_str().unwrap();
+    assert!(url.starts_with("http://app.test/reset/"), "{url}");
+    assert!(r.json["expires_at"].as_str().unwrap().ends_with('Z'));
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    let use_link = |password: &'static str| {
+        app.post(
+            format!("/api/v1/password-resets/{token}"),
+            None,
+            json!({"password": password}),
+        )
+    };
+    use_link("short").await.expect(422);
+    let r = use_link("a brand new secret").await;
+    r.expect(200);
+    assert_eq!(r.json["user"]["id"], t.sales.id.as_str());
+    app.get("/api/v1/me", r.json["token"].as_str().unwrap())
+        .await
+        .expect(200);
+    app.get("/api/v1/me", &t.sales.token).await.expect(401);
+    app.post(
+        "/api/v1/login",
+        None,
+        json!({"email": "sales@acme.io", "password": "password123"}),
+    )
+    .await
+    .expect(401);
+    app.post(
+        "/api/v1/login",
+        None,
+        json!({"email": "sales@acme.io", "password": "a brand new secret"}),
+    )
+    .await
+    .expect(200);
+    use_link("another new secret").await.expect(404);
+    app.post(
+        "/api/v1/password-resets/nope",
+        None,
+        json!({"password": "whatever123"}),
+    )
+    .await
+    .expect(404);
+    // Expired links are dead too.
+    let r = app.post(&path, Some(&t.owner.token), json!({})).await;
+    let late = r.json["reset_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    sqlx::query("UPDATE password_resets SET expires_at = 0 WHERE used_at IS NULL")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    app.post(
+        format!("/api/v1/password-resets/{late}"),
+        None,
+        json!({"password": "whatever123"}),
+    )
+    .await
+    .expect(404);
+    let audit = app
+        .get(
+            "/api/v1/audit?action=team.password_reset_issued",
+            &t.owner.token,
+        )
+        .await;
+    assert_eq!(audit.json["entries"].as_array().unwrap().len(), 2);
+
+    // The same through the pages.
+    let mut boss = crate::pages::signed_in(&app, "owner@acme.io").await;
+    let team_page = boss.get("/settings/team").await;
+    assert_eq!(
+        team_page.text.matches(">Reset password</button>").count(),
+        3,
+        "every active member but the Owner"
+    );
+    let r = boss
+        .submit(
+            "/settings/team",
+            &format!("/settings/team/{}/password-reset", t.manager.id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert!(r.text.contains("Password-reset link ready"));
+    let marker = "id=\"reset-link\" type=\"text\" readonly value=\"http://app.test";
+    let start = r.text.find(marker).unwrap() + marker.len();
+    let reset_path = r.text[start..].split('"').next().unwrap().to_owned();
+    let mut member = crate::pages::Browser::new(&app);
+    let page = member.get(&reset_path).await;
+    assert!(page.status == 200 && page.text.contains("Choose a new password"));
+    let r = member
+        .post(&reset_path, &[("password", "manager secret 2")])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        member.get("/leads").await.status,
+        200,
+        "signed in by the link"
+    );
 }

@@ -25,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invite))
         .routes(routes!(accept_invitation))
         .routes(routes!(update_member))
+        .routes(routes!(issue_password_reset))
+        .routes(routes!(reset_password))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,4 +186,58 @@ async fn update_member(
     )
     .await?;
     Ok(Json(user.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetJson {
+    /// The one-time page where the member chooses a new password; shown only here.
+    reset_url: String,
+    expires_at: String,
+}
+
+/// Issue a one-time password-reset link for a member. Owner only.
+#[utoipa::path(post, path = "/api/v1/team/{user_id}/password-reset", tag = "team", security(("bearer" = [])),
+    params(("user_id" = String, Path)),
+    responses((status = 201, body = PasswordResetJson), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn issue_password_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    caller: ApiUser,
+) -> Result<(StatusCode, Json<PasswordResetJson>)> {
+    let (token, expires_at) =
+        team::issue_password_reset(&state.db, &caller.actor, &user_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PasswordResetJson {
+            reset_url: format!("{}/reset/{token}", base_url(&state, &headers)),
+            expires_at: rfc3339(expires_at),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetRequest {
+    /// At least 8 characters.
+    password: Option<String>,
+}
+
+/// Choose a new password through a reset link: the member's other sessions end, and the
+/// answer signs them in. 404 for an unknown, used or expired link.
+#[utoipa::path(post, path = "/api/v1/password-resets/{token}", tag = "team",
+    params(("token" = String, Path)), request_body = ResetRequest,
+    responses((status = 200, body = AcceptResponse), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<ResetRequest>,
+) -> Result<Json<AcceptResponse>> {
+    let signed_in =
+        team::reset_password(&state.db, &token, body.password.as_deref(), Kind::Api).await?;
+    Ok(Json(AcceptResponse {
+        user: signed_in.user.into(),
+        token: signed_in.token,
+    }))
 }

@@ -216,3 +216,57 @@ pub async fn accept(
         },
     }
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    nav: Option<Nav>,
+    token: String,
+    account_name: String,
+    member_name: String,
+    errors: FieldErrors,
+}
+
+pub async fn reset_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match team::find_reset(&state.db, &token).await {
+        Ok((account_name, user)) => ResetPage {
+            nav: None,
+            token,
+            account_name,
+            member_name: user.name,
+            errors: FieldErrors::default(),
+        }
+        .into_response(),
+        Err(err) => error_page(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    password: Option<String>,
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    match team::reset_password(&state.db, &token, form.password.as_deref(), Kind::Web).await {
+        Ok(signed_in) => signed_in_redirect(&state, &headers, &signed_in.token, "/leads"),
+        Err(Error::Validation(errors)) => match team::find_reset(&state.db, &token).await {
+            Ok((account_name, user)) => {
+                let page = ResetPage {
+                    nav: None,
+                    token,
+                    account_name,
+                    member_name: user.name,
+                    errors,
+                };
+                (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+            }
+            Err(err) => error_page(err),
+        },
+        Err(err) => error_page(err),
+    }
+}

@@ -69,6 +69,14 @@ pub fn router() -> Router<AppState> {
         .route("/settings/team", get(team_page::show))
         .route("/settings/team/invitations", post(team_page::invite))
         .route("/settings/team/{user_id}", post(team_page::update_member))
+        .route(
+            "/settings/team/{user_id}/password-reset",
+            post(team_page::issue_reset),
+        )
+        .route(
+            "/reset/{token}",
+            get(auth_pages::reset_page).post(auth_pages::reset),
+        )
         .route("/audit", get(audit_page::show))
 }
 

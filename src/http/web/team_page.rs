@@ -32,6 +32,8 @@ pub struct MemberRow {
     /// The roles the viewer may give this member; empty when they may not change it.
     role_choices: Vec<(&'static str, &'static str)>,
     can_toggle: bool,
+    /// The viewer may issue this member a password-reset link.
+    can_reset: bool,
 }
 
 pub struct PendingRow {
@@ -62,6 +64,7 @@ pub struct TeamPage {
     invite_role: String,
     errors: FieldErrors,
     invite_link: Option<InviteLink>,
+    reset_link: Option<InviteLink>,
     notice: Option<&'static str>,
     page_error: Option<String>,
 }
@@ -86,6 +89,7 @@ fn member_row(viewer: &User, member: User) -> MemberRow {
         Vec::new()
     };
     MemberRow {
+        can_reset: !is_self && permissions::check(viewer.role, Action::ResetPassword).is_ok(),
         can_toggle: !role_choices.is_empty(),
         role_choices,
         id: member.id,
@@ -128,6 +132,7 @@ async fn page(state: &AppState, user: &WebUser) -> Result<TeamPage> {
         invite_role: Role::Sales.as_str().to_owned(),
         errors: FieldErrors::default(),
         invite_link: None,
+        reset_link: None,
         notice: None,
         page_error: None,
     })
@@ -261,5 +266,36 @@ pub async fn update_member(
             }
             Err(err) => error_page_for(Some(&user), err),
         },
+    }
+}
+
+/// Issues a password-reset link and shows it once, ready to copy.
+pub async fn issue_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: WebUser,
+    Path(user_id): Path<String>,
+) -> Response {
+    let issued = team::issue_password_reset(&state.db, &user.actor, &user_id).await;
+    let mut page = match page(&state, &user).await {
+        Ok(page) => page,
+        Err(err) => return error_page_for(Some(&user), err),
+    };
+    match issued {
+        Ok((token, _)) => {
+            let member = page.members.iter().find(|m| m.id == user_id);
+            page.reset_link = Some(InviteLink {
+                name: member.map(|m| m.name.clone()).unwrap_or_default(),
+                email: member.map(|m| m.email.clone()).unwrap_or_default(),
+                url: format!("{}/reset/{token}", base_url(&state, &headers)),
+            });
+            (StatusCode::CREATED, page).into_response()
+        }
+        Err(Error::NotFound) => error_page_for(Some(&user), Error::NotFound),
+        Err(err) => {
+            let status = err.status();
+            page.page_error = Some(err.public_message());
+            (status, page).into_response()
+        }
     }
 }
