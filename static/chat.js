@@ -5,6 +5,16 @@
 (() => {
   const root = document.querySelector("[data-chat]");
   if (!root) return;
+  // Inside the widget's frame: Escape and the close button ask the host page to close it.
+  if (window.parent !== window) {
+    const close = () => window.parent.postMessage({ leadroute: "close" }, "*");
+    const button = root.querySelector("[data-close]");
+    button.hidden = false;
+    button.addEventListener("click", close);
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") close();
+    });
+  }
   const form = root.querySelector("form.composer");
   if (!form) return;
   const list = root.querySelector(".messages");
@@ -55,7 +65,7 @@
     } finally {
       typing.hidden = true;
       input.disabled = false;
-      input.focus();
+      if (input.isConnected) input.focus();
     }
   });
 })();

@@ -38,9 +38,17 @@
     frame.hidden = !open;
     button.setAttribute("aria-expanded", String(open));
     button.textContent = open ? "Close chat" : "Chat with us";
-    if (phone.matches) button.style.zIndex = open ? "2147483647" : "2147483646";
+    // On a phone the chat fills the screen and has its own close button.
+    button.style.display = open && phone.matches ? "none" : "";
     if (open) frame.focus();
   };
+  // The chat (in the frame, which has focus) asks to close on Escape or its close button.
+  window.addEventListener("message", (event) => {
+    if (event.source === frame.contentWindow && event.origin === src.origin && event.data && event.data.leadroute === "close") {
+      toggle(false);
+      button.focus();
+    }
+  });
   button.addEventListener("click", () => toggle(frame.hidden));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !frame.hidden) {

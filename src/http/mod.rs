@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::middleware,
         ))
+        .layer(middleware::from_fn(deny_framing))
         .layer(security_headers())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -77,10 +78,8 @@ async fn api_error_bodies(request: Request, next: Next) -> Response {
 
 type HeaderLayer = SetResponseHeaderLayer<HeaderValue>;
 
-fn security_headers() -> tower::layer::util::Stack<
-    HeaderLayer,
-    tower::layer::util::Stack<HeaderLayer, tower::layer::util::Stack<HeaderLayer, HeaderLayer>>,
-> {
+fn security_headers()
+-> tower::layer::util::Stack<HeaderLayer, tower::layer::util::Stack<HeaderLayer, HeaderLayer>> {
     use tower::layer::util::Stack;
     let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -94,18 +93,29 @@ fn security_headers() -> tower::layer::util::Stack<
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ),
-            Stack::new(
-                SetResponseHeaderLayer::if_not_present(
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("same-origin"),
-                ),
-                SetResponseHeaderLayer::if_not_present(
-                    header::X_FRAME_OPTIONS,
-                    HeaderValue::from_static("DENY"),
-                ),
+            SetResponseHeaderLayer::if_not_present(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
             ),
         ),
     )
+}
+
+/// `X-Frame-Options: DENY` for older browsers, except on a page whose own policy lets any
+/// site frame it (the chat page): the two headers must not contradict each other.
+async fn deny_framing(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let framable = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.contains("frame-ancestors *"));
+    if !framable {
+        response
+            .headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 fn to_datetime(ms: i64) -> time::OffsetDateTime {

@@ -14,6 +14,7 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        .route("/static/chat.js", get(chat_js))
 }
 
 async fn healthz() -> &'static str {
@@ -51,5 +52,15 @@ async fn js() -> impl IntoResponse {
             (header::CACHE_CONTROL, CACHE),
         ],
         include_str!("../../static/app.js"),
+    )
+}
+
+async fn chat_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        include_str!("../../static/chat.js"),
     )
 }

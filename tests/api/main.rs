@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod browser;
 mod chat;
+mod chat_llm;
 mod crash;
 mod lead_pages;
 mod leads;

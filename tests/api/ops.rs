@@ -28,7 +28,18 @@ async fn pages_carry_security_headers(app: TestApp) {
         );
         assert_eq!(r.headers["x-content-type-options"], "nosniff", "{path}");
         assert!(r.headers.contains_key("referrer-policy"), "{path}");
+        assert_eq!(r.headers["x-frame-options"], "DENY", "{path}");
     }
+    // Only the chat page may be framed (that is how the widget works), and it says so alone.
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"].as_str().unwrap().to_owned();
+    let r = app.call(Method::GET, format!("/chat/{key}"), None, None).await;
+    assert_eq!(r.status, 200);
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors *") && !csp.contains("unsafe-inline"));
+    assert!(!r.headers.contains_key("x-frame-options"));
+    let js = app.call(Method::GET, "/static/chat.js", None, None).await;
+    assert_eq!(js.status, 200, "the chat page's script is served");
 }
 
 /// The OpenAPI document is generated from the handlers; this snapshot makes every change to
