@@ -32,8 +32,13 @@ async fn pages_carry_security_headers(app: TestApp) {
     }
     // Only the chat page may be framed (that is how the widget works), and it says so alone.
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"].as_str().unwrap().to_owned();
-    let r = app.call(Method::GET, format!("/chat/{key}"), None, None).await;
+    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .call(Method::GET, format!("/chat/{key}"), None, None)
+        .await;
     assert_eq!(r.status, 200);
     let csp = r.headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors *") && !csp.contains("unsafe-inline"));
