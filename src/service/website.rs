@@ -43,22 +43,15 @@ pub async fn rotate_key(db: &Db, actor: &Actor) -> Result<WebsiteForm> {
     website::set_key(&mut tx, actor.account_id(), &key, now).await?;
     // Keys are public (they sit in every embedded form): the log keeps a recognisable prefix.
     let short = |k: &str| format!("{}…", &k[..8.min(k.len())]);
-    audit::record(
-        &mut tx,
-        audit::NewEntry {
-            account_id: actor.account_id(),
-            actor_id: Some(&actor.user.id),
-            action: "website.key_rotated",
-            target: &format!("account:{}", actor.account_id()),
-            before: Some(json!({"form_key": short(&before.form_key)})),
-            after: Some(json!({"form_key": short(&key)})),
-        },
+    finish(
+        tx,
+        actor,
+        "website.key_rotated",
+        json!({"form_key": short(&before.form_key)}),
+        json!({"form_key": short(&key)}),
         now,
     )
-    .await?;
-    let form = website::by_account(&mut tx, actor.account_id()).await?;
-    tx.commit().await?;
-    Ok(form)
+    .await
 }
 
 /// The chat assistant's switch and the business description its prompt uses.
@@ -80,22 +73,15 @@ pub async fn set_assistant(
     let mut tx = db.begin_write().await?;
     let before = website::by_account(&mut tx, actor.account_id()).await?;
     website::set_assistant(&mut tx, actor.account_id(), enabled, description, now).await?;
-    audit::record(
-        &mut tx,
-        audit::NewEntry {
-            account_id: actor.account_id(),
-            actor_id: Some(&actor.user.id),
-            action: "website.updated",
-            target: &format!("account:{}", actor.account_id()),
-            before: Some(json!({"assistant_enabled": before.assistant_enabled, "description": before.description})),
-            after: Some(json!({"assistant_enabled": enabled, "description": description})),
-        },
+    finish(
+        tx,
+        actor,
+        "website.updated",
+        json!({"assistant_enabled": before.assistant_enabled, "description": before.description}),
+        json!({"assistant_enabled": enabled, "description": description}),
         now,
     )
-    .await?;
-    let form = website::by_account(&mut tx, actor.account_id()).await?;
-    tx.commit().await?;
-    Ok(form)
+    .await
 }
 
 /// Which addresses a form post may be sent on to after it is accepted.
@@ -129,19 +115,35 @@ pub async fn set_redirects(db: &Db, actor: &Actor, redirects: Vec<String>) -> Re
     let mut tx = db.begin_write().await?;
     let before = website::by_account(&mut tx, actor.account_id()).await?;
     website::set_redirects(&mut tx, actor.account_id(), &clean, now).await?;
-    audit::record(
-        &mut tx,
-        audit::NewEntry {
-            account_id: actor.account_id(),
-            actor_id: Some(&actor.user.id),
-            action: "website.updated",
-            target: &format!("account:{}", actor.account_id()),
-            before: Some(json!({"allowed_redirects": before.allowed_redirects})),
-            after: Some(json!({"allowed_redirects": clean})),
-        },
+    finish(
+        tx,
+        actor,
+        "website.updated",
+        json!({"allowed_redirects": before.allowed_redirects}),
+        json!({"allowed_redirects": clean}),
         now,
     )
-    .await?;
+    .await
+}
+
+/// Ends a settings change: its audit entry, and the form as it is now, committed together.
+async fn finish(
+    mut tx: crate::store::Tx,
+    actor: &Actor,
+    action: &str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    now: i64,
+) -> Result<WebsiteForm> {
+    let entry = audit::NewEntry {
+        account_id: actor.account_id(),
+        actor_id: Some(&actor.user.id),
+        action,
+        target: &format!("account:{}", actor.account_id()),
+        before: Some(before),
+        after: Some(after),
+    };
+    audit::record(&mut tx, entry, now).await?;
     let form = website::by_account(&mut tx, actor.account_id()).await?;
     tx.commit().await?;
     Ok(form)
