@@ -45,6 +45,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if !value.is_object() {
         return Err(Error::bad_request("The body must be a JSON object."));
     }
+    if has_nul(&value) {
+        return Err(Error::bad_request(
+            "Text in the body must not contain NUL characters.",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let field = err.path().to_string();
         let why = err.inner().to_string();
@@ -55,6 +60,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             Error::field(&field, format!("has the wrong type ({why})"))
         }
     })
+}
+
+/// Any string (key or value) with a NUL character: databases refuse them in text.
+fn has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::middleware,
         ))
+        .layer(middleware::from_fn(reject_nul))
         .layer(middleware::from_fn(deny_framing))
         .layer(security_headers())
         .layer(TraceLayer::new_for_http())
@@ -99,6 +100,47 @@ fn security_headers()
             ),
         ),
     )
+}
+
+/// Largest form body `reject_nul` reads (the API's own limit).
+const FORM_SCAN_LIMIT: usize = API_BODY_LIMIT;
+
+/// NUL characters never reach the database (PostgreSQL refuses them in text): an address,
+/// a query or a form body carrying one (always percent-encoded there) is a 400. JSON and
+/// the public form's decoder check their own bodies.
+async fn reject_nul(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let has_nul = |text: &str| text.to_ascii_lowercase().contains("%00");
+    let refuse = |path: &str| {
+        let err = crate::error::Error::bad_request("The request contains a NUL character.");
+        if auth::is_api_path(path) {
+            err.into_response()
+        } else {
+            web::error_page(err)
+        }
+    };
+    if has_nul(request.uri().path()) || request.uri().query().is_some_and(has_nul) {
+        return refuse(&path);
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.as_bytes()
+                .starts_with(b"application/x-www-form-urlencoded")
+        });
+    if !is_form || auth::is_public_path(&path) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_SCAN_LIMIT).await else {
+        return crate::error::Error::PayloadTooLarge.into_response();
+    };
+    if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) || bytes.contains(&0) {
+        return refuse(&path);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// `X-Frame-Options: DENY` for older browsers, except on a page whose own policy lets any

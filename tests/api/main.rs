@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod helpers;
+mod hostile;
 mod isolation;
 
 mod accounts;

@@ -308,7 +308,9 @@ fn decode_form(body: &[u8]) -> Option<Vec<(String, String)>> {
             }
             i += 1;
         }
-        String::from_utf8(out).ok()
+        String::from_utf8(out)
+            .ok()
+            .filter(|text| !text.contains('\0'))
     }
     body.split(|b| *b == b'&')
         .filter(|pair| !pair.is_empty())
