@@ -529,11 +529,17 @@ pub async fn change_owner(
         return Err(moved_meanwhile());
     }
     if lead.status == LeadStatus::Open {
-        if let Some(old) = &current {
-            leads::add_open(&mut tx, actor.account_id(), old, -1).await?;
-        }
-        if let Some(new) = new_id {
-            leads::add_open(&mut tx, actor.account_id(), new, 1).await?;
+        // Counters are updated in user-id order: two moves between the same two people in
+        // opposite directions must lock their rows in the same order, or PostgreSQL
+        // deadlocks them.
+        let mut moves: Vec<(&str, i64)> = current
+            .iter()
+            .map(|old| (old.as_str(), -1))
+            .chain(new_id.map(|new| (new, 1)))
+            .collect();
+        moves.sort_unstable();
+        for (user_id, delta) in moves {
+            leads::add_open(&mut tx, actor.account_id(), user_id, delta).await?;
         }
     }
     let from_name = lead.owner.as_ref().map(|(_, n)| n.as_str());

@@ -149,6 +149,42 @@ async fn finish(
     Ok(form)
 }
 
+/// May a form post send the visitor on to `target`? Only to an allowed address: the same
+/// scheme, host and port, and a path under the allowed one (at a `/` boundary), so
+/// `https://shop.example` does not let through `https://shop.example.evil.io/` or
+/// `https://shop.example@evil.io/`.
+pub fn redirect_allowed(target: &str, allowed: &[String]) -> bool {
+    fn split(url: &str) -> Option<(&str, &str, &str)> {
+        let (scheme, rest) = url.split_once("://")?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        let bad = authority.is_empty()
+            || authority.contains(['@', '\\'])
+            || authority
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control());
+        (!bad && matches!(scheme, "http" | "https")).then_some((scheme, authority, path))
+    }
+    let Some((scheme, authority, path)) = split(target) else {
+        return false;
+    };
+    if path.chars().any(|c| c.is_control()) {
+        return false;
+    }
+    allowed
+        .iter()
+        .filter_map(|a| split(a))
+        .any(|(a_scheme, a_authority, a_path)| {
+            let under = a_path.is_empty()
+                || a_path.ends_with('/') && path.starts_with(a_path)
+                || path == a_path
+                || path
+                    .strip_prefix(a_path)
+                    .is_some_and(|rest| rest.starts_with(['/', '?', '#']));
+            scheme == a_scheme && authority.eq_ignore_ascii_case(a_authority) && under
+        })
+}
+
 /// The form behind a public key; an unknown (or rotated-away) key is `NotFound`.
 pub async fn public_form(db: &Db, form_key: &str) -> Result<WebsiteForm> {
     let mut conn = db.conn().await?;
@@ -293,6 +329,36 @@ pub async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_go_only_to_allowed_addresses() {
+        let allowed = vec![
+            "https://shop.example.com".to_owned(),
+            "https://acme.io/thanks".to_owned(),
+        ];
+        for ok in [
+            "https://shop.example.com/",
+            "https://shop.example.com/done?x=1",
+            "https://acme.io/thanks",
+            "https://acme.io/thanks/you",
+            "https://acme.io/thanks?x=1",
+        ] {
+            assert!(redirect_allowed(ok, &allowed), "{ok}");
+        }
+        for bad in [
+            "https://shop.example.com.evil.io/",
+            "https://shop.example.com@evil.io/",
+            "http://shop.example.com/",
+            "https://shop.example.com:8443/",
+            "https://acme.io/thanksgiving",
+            "https://acme.io/",
+            "//shop.example.com/",
+            "javascript:alert(1)",
+            "https://shop.example.com\\@evil.io",
+        ] {
+            assert!(!redirect_allowed(bad, &allowed), "{bad}");
+        }
+    }
 
     #[test]
     fn submissions_are_validated_field_by_field() {

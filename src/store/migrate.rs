@@ -57,6 +57,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_password_resets.sql"),
         postgres: include_str!("../../migrations/postgres/0007_password_resets.sql"),
     },
+    Migration {
+        version: 8,
+        name: "check_indexes",
+        sqlite: include_str!("../../migrations/sqlite/0008_check_indexes.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_check_indexes.sql"),
+    },
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

@@ -19,6 +19,7 @@ mod pages;
 mod processes;
 mod routing;
 mod routing_page;
+mod soak;
 mod team;
 mod web;
 mod website;

@@ -186,9 +186,7 @@ pub async fn submit(
                     Ok(form) => form.allowed_redirects,
                     Err(_) => Vec::new(),
                 };
-                match redirect
-                    .filter(|r| allowed.iter().any(|prefix| r.starts_with(prefix.as_str())))
-                {
+                match redirect.filter(|r| website::redirect_allowed(r, &allowed)) {
                     Some(to) => Redirect::to(&to).into_response(),
                     None => Redirect::to(&format!("/f/{form_key}/thanks")).into_response(),
                 }
@@ -283,7 +281,7 @@ async fn respond_error(
         phone: typed.phone.unwrap_or_default(),
         company: typed.company.unwrap_or_default(),
         message: typed.message.unwrap_or_default(),
-        redirect: redirect.filter(|r| allowed.iter().any(|prefix| r.starts_with(prefix.as_str()))),
+        redirect: redirect.filter(|r| website::redirect_allowed(r, &allowed)),
         errors: errors.clone(),
         form_error: None,
     };

@@ -13,6 +13,7 @@ mod leads;
 mod routing;
 mod team;
 mod website;
+mod xss;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
