@@ -16,14 +16,40 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// One of bad_request, unauthorized, forbidden, not_found, conflict,
-    /// payload_too_large, validation, rate_limited, internal.
+    /// What went wrong, for programs; the status says the same.
+    #[schema(value_type = ErrorCode)]
     pub code: &'static str,
     /// A sentence for a person.
     pub message: String,
     /// Only for `validation`: why each named field was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
+}
+
+/// An error's code; each goes with one status.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ErrorCode {
+    /// 400: the body is not valid JSON or form, the content type is wrong, the request
+    /// cannot be read.
+    BadRequest,
+    /// 401: no or bad credentials.
+    Unauthorized,
+    /// 403: authenticated, but the role may not do this.
+    Forbidden,
+    /// 404: no such thing in this account.
+    NotFound,
+    /// 409: the state changed under you.
+    Conflict,
+    /// 413: the body is over the limit.
+    PayloadTooLarge,
+    /// 422: a field is missing or wrong; `fields` says which.
+    Validation,
+    /// 429: too many requests; see `Retry-After`.
+    RateLimited,
+    /// 500: a bug; the message reveals nothing internal.
+    Internal,
 }
 
 impl Error {
@@ -109,4 +135,33 @@ pub fn for_status(status: StatusCode) -> Option<Error> {
         s if s.is_server_error() => Error::Internal(anyhow::anyhow!("status {s} without a body")),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes the OpenAPI document lists are exactly the ones errors carry.
+    #[test]
+    fn documented_codes_are_the_codes() {
+        let errors = [
+            (Error::bad_request("x"), ErrorCode::BadRequest),
+            (Error::Unauthorized("x".into()), ErrorCode::Unauthorized),
+            (Error::forbidden("x"), ErrorCode::Forbidden),
+            (Error::NotFound, ErrorCode::NotFound),
+            (Error::conflict("x"), ErrorCode::Conflict),
+            (Error::PayloadTooLarge, ErrorCode::PayloadTooLarge),
+            (Error::Validation(Default::default()), ErrorCode::Validation),
+            (
+                Error::RateLimited {
+                    retry_after_secs: 1,
+                },
+                ErrorCode::RateLimited,
+            ),
+            (Error::Internal(anyhow::anyhow!("x")), ErrorCode::Internal),
+        ];
+        for (err, code) in errors {
+            assert_eq!(serde_json::to_value(&code).unwrap(), err.code(), "{err:?}");
+        }
+    }
 }

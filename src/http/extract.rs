@@ -40,21 +40,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::bad_request(format!("The body is not valid JSON: {e}.")))?;
     if !value.is_object() {
         return Err(Error::bad_request("The body must be a JSON object."));
     }
-    if has_nul(&value) {
-        return Err(Error::bad_request(
-            "Text in the body must not contain NUL characters.",
-        ));
-    }
+    // NUL characters never reach the database (PostgreSQL refuses them in text): a string
+    // with one becomes an object, which no field of a request takes, so a field that is read
+    // fails validation naming it (422), while an unknown field is ignored as always.
+    let mut with_nul = Vec::new();
+    mark_nul(&mut value, String::new(), &mut with_nul);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let field = err.path().to_string();
         let why = err.inner().to_string();
         let why = why.split(" at line").next().unwrap_or(&why).to_owned();
-        if field == "." || field.is_empty() {
+        if with_nul.contains(&field) {
+            Error::field(&field, "must not contain NUL characters")
+        } else if field == "." || field.is_empty() {
             Error::bad_request(format!("The body does not match this endpoint: {why}."))
         } else {
             Error::field(&field, format!("has the wrong type ({why})"))
@@ -62,13 +64,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     })
 }
 
-/// Any string (key or value) with a NUL character: databases refuse them in text.
-fn has_nul(value: &serde_json::Value) -> bool {
+/// Replaces each string with a NUL character by `{}` and records its path, written as
+/// `serde_path_to_error` writes paths (`a.b[0]`). Keys are never read as text: a key with a
+/// NUL is an unknown field.
+fn mark_nul(value: &mut serde_json::Value, path: String, found: &mut Vec<String>) {
     match value {
-        serde_json::Value::String(s) => s.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(has_nul),
-        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
+        serde_json::Value::String(s) if s.contains('\0') => {
+            *value = serde_json::Value::Object(Default::default());
+            found.push(path);
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                mark_nul(item, format!("{path}[{i}]"), found);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let at = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                mark_nul(item, at, found);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -104,5 +124,38 @@ mod tests {
             parse_json::<Body>(deep.as_bytes()),
             Err(Error::BadRequest(_))
         ));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct WithList {
+        name: Option<String>,
+        rotation: Option<Vec<String>>,
+    }
+
+    /// A NUL in a field that is read is a 400; in an unknown field it is ignored.
+    #[test]
+    fn nul_characters() {
+        for body in [
+            r#"{"name": "a\u0000b"}"#,
+            r#"{"rotation": ["x", "\u0000"]}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_json::<WithList>(body.as_bytes()),
+                    Err(Error::Validation(_))
+                ),
+                "{body}"
+            );
+        }
+        let ok: WithList = parse_json(
+            br#"{"name": "x", "rotation": ["y"], "other": "\u0000", "deep": [{"k": "\u0000"}], "\u0000": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.name.as_deref(), Some("x"));
+        assert_eq!(ok.rotation, Some(vec!["y".to_owned()]));
+        match parse_json::<WithList>(br#"{"name": 5, "rotation": ["\u0000"]}"#) {
+            Err(Error::Validation(f)) => assert!(f.get("name").is_some()),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -27,10 +27,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
+    #[schema(required = true, value_type = String)]
     account_name: Option<String>,
+    #[schema(required = true, value_type = String)]
     name: Option<String>,
+    #[schema(required = true, value_type = String)]
     email: Option<String>,
     /// At least 8 characters.
+    #[schema(required = true, value_type = String, min_length = 8, max_length = 256)]
     password: Option<String>,
 }
 
@@ -71,7 +75,9 @@ async fn signup(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(required = true, value_type = String)]
     email: Option<String>,
+    #[schema(required = true, value_type = String)]
     password: Option<String>,
 }
 

@@ -33,22 +33,27 @@ pub struct AuditQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEntryJson {
     id: String,
+    #[schema(format = DateTime)]
     at: String,
+    #[schema(required = true)]
     actor: Option<UserRef>,
     action: String,
     target: String,
+    #[schema(required = true)]
     before: Option<serde_json::Value>,
+    #[schema(required = true)]
     after: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditResponse {
     entries: Vec<AuditEntryJson>,
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
 /// The audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit", security(("bearer" = [])),
     params(AuditQuery),
     responses((status = 200, body = AuditResponse), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -26,6 +26,7 @@ pub struct ChatRequest {
     /// From the previous turn's answer; leave out to start a conversation.
     conversation_id: Option<String>,
     /// The visitor's message, 1 to 2000 characters.
+    #[schema(required = true, value_type = String)]
     message: Option<String>,
 }
 
@@ -34,6 +35,7 @@ pub struct ChatResponse {
     conversation_id: String,
     reply: String,
     /// Set from the turn that created the conversation's lead on.
+    #[schema(required = true)]
     lead_id: Option<String>,
 }
 

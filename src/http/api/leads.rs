@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::UserRef;
 use crate::app::AppState;
 use crate::domain::lead::{LeadInput, LeadSource, LeadStatus};
+use crate::domain::routing::Strategy;
 use crate::error::Result;
 use crate::http::auth::ApiUser;
 use crate::http::error::ErrorBody;
@@ -31,8 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// How auto-routing picked the owner.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RoutingJson {
-    /// round_robin or balanced.
+pub struct RoutingReceiptJson {
+    #[schema(value_type = Strategy)]
     strategy: String,
     /// Increases by one for each routed lead of the account, in decision order.
     seq: i64,
@@ -44,19 +45,28 @@ pub struct RoutingJson {
 pub struct LeadJson {
     id: String,
     name: String,
+    #[schema(required = true)]
     email: Option<String>,
+    #[schema(required = true)]
     phone: Option<String>,
+    #[schema(required = true)]
     company: Option<String>,
+    #[schema(required = true)]
     notes: Option<String>,
     status: LeadStatus,
     source: LeadSource,
+    #[schema(required = true)]
     owner: Option<UserRef>,
     /// Null for website and assistant leads.
+    #[schema(required = true)]
     created_by: Option<UserRef>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// Set only when auto-routing picked the owner.
-    routing: Option<RoutingJson>,
+    #[schema(required = true)]
+    routing: Option<RoutingReceiptJson>,
 }
 
 fn person(p: Option<Person>) -> Option<UserRef> {
@@ -78,7 +88,7 @@ impl From<Lead> for LeadJson {
             created_by: person(l.created_by),
             created_at: rfc3339(l.created_at),
             updated_at: rfc3339(l.updated_at),
-            routing: l.routing.map(|r| RoutingJson {
+            routing: l.routing.map(|r| RoutingReceiptJson {
                 strategy: r.strategy,
                 seq: r.seq,
                 reason: r.reason,
@@ -90,6 +100,7 @@ impl From<Lead> for LeadJson {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateLeadRequest {
     /// 1 to 200 characters.
+    #[schema(required = true, value_type = String)]
     name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
@@ -146,11 +157,12 @@ pub struct LeadsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LeadsResponse {
     leads: Vec<LeadJson>,
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
 /// Leads, newest first, with keyset pagination.
-#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", security(("bearer" = [])), params(LeadsQuery),
+#[utoipa::path(get, path = "/api/v1/leads", tag = "leads", operation_id = "list_leads", security(("bearer" = [])), params(LeadsQuery),
     responses((status = 200, body = LeadsResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
@@ -268,6 +280,7 @@ async fn unassign(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AssignRequest {
     /// An active sales-capable member.
+    #[schema(required = true, value_type = String)]
     owner_id: Option<String>,
 }
 
@@ -297,11 +310,15 @@ async fn assign(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventJson {
+    #[schema(format = DateTime)]
     at: String,
+    #[schema(required = true)]
     actor: Option<UserRef>,
     /// created, routed, claimed, unassigned, assigned, status_changed or updated.
     kind: String,
+    #[schema(required = true)]
     from_owner: Option<UserRef>,
+    #[schema(required = true)]
     to_owner: Option<UserRef>,
     detail: String,
 }

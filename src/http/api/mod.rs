@@ -56,7 +56,60 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().into_openapi()
+    let mut doc = router().into_openapi();
+    CommonResponses.modify(&mut doc);
+    doc
+}
+
+/// The statuses every operation can answer, added to each one here so that no handler's
+/// annotation can forget them: 400 (an address or query with a NUL character or that cannot
+/// be read, a body that is not a JSON object), 401 where a token is needed, and 413 where
+/// there is a body.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                add("400", "The request cannot be read (code `bad_request`)");
+                if operation.security.is_some() {
+                    add("401", "No or bad credentials (code `unauthorized`)");
+                }
+                if operation.request_body.is_some() {
+                    add(
+                        "413",
+                        "The body is over the size limit (code `payload_too_large`)",
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// A member as the API shows them.

@@ -34,9 +34,12 @@ pub struct NotificationJson {
     id: String,
     /// lead_routed or lead_assigned.
     kind: String,
+    #[schema(required = true)]
     lead: Option<LeadRefJson>,
     text: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(required = true, format = DateTime)]
     read_at: Option<String>,
 }
 
@@ -50,11 +53,12 @@ pub struct NotificationsResponse {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `true` for unread ones only.
+    #[param(value_type = Option<bool>)]
     unread: Option<String>,
 }
 
 /// The caller's notifications, newest first (the latest 100).
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", operation_id = "list_notifications", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = NotificationsResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,

@@ -43,10 +43,13 @@ pub struct RoutingJson {
     /// True when every saved pick is inactive and the whole team is used.
     fallback: bool,
     /// Who would get the next routed lead right now.
+    #[schema(required = true)]
     next: Option<String>,
     /// The owners of the next 10 routed leads under these settings (a dry run).
     preview: Vec<String>,
+    #[schema(required = true, format = DateTime)]
     updated_at: Option<String>,
+    #[schema(required = true)]
     updated_by: Option<UserRef>,
 }
 
@@ -85,7 +88,7 @@ async fn get_routing(State(state): State<AppState>, caller: ApiUser) -> Result<J
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoutingRequest {
     enabled: Option<bool>,
-    /// round_robin or balanced.
+    #[schema(value_type = Option<Strategy>)]
     strategy: Option<String>,
     /// User ids of sales-capable members; empty means the whole sales-capable team.
     rotation: Option<Vec<String>>,

@@ -50,9 +50,11 @@ async fn list_members(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct InviteRequest {
+    #[schema(required = true, value_type = String)]
     email: Option<String>,
+    #[schema(required = true, value_type = String)]
     name: Option<String>,
-    /// owner, manager, sales or accounting.
+    #[schema(required = true, value_type = Role)]
     role: Option<String>,
 }
 
@@ -66,6 +68,7 @@ pub struct InvitationJson {
     token: String,
     /// The page where the invitee sets a password.
     accept_url: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -118,6 +121,7 @@ async fn invite(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AcceptRequest {
     /// At least 8 characters.
+    #[schema(required = true, value_type = String, min_length = 8, max_length = 256)]
     password: Option<String>,
 }
 
@@ -151,7 +155,7 @@ async fn accept_invitation(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MemberPatch {
-    /// owner, manager, sales or accounting.
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
     active: Option<bool>,
 }
@@ -192,6 +196,7 @@ async fn update_member(
 pub struct PasswordResetJson {
     /// The one-time page where the member chooses a new password; shown only here.
     reset_url: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -220,6 +225,7 @@ async fn issue_password_reset(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetRequest {
     /// At least 8 characters.
+    #[schema(required = true, value_type = String, min_length = 8, max_length = 256)]
     password: Option<String>,
 }
 
