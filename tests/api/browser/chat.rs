@@ -10,7 +10,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use super::routing::{PASSWORD, acme, join, put_routing};
+use super::fixtures::{PASSWORD, acme, badge, join, put_routing, wait_for_badge};
 use super::{Browser, ChromeDriver, POLL, WAIT, XSS_NAME};
 use crate::helpers::{Member, TestApp};
 
@@ -162,30 +162,6 @@ async fn watch_typing(browser: &Browser, delay_ms: u64) {
 
 async fn typing_seen(browser: &Browser) -> Value {
     browser.js("return window.typingSeen").await
-}
-
-/// The bell's badge: whether it shows, and its text.
-async fn badge(browser: &Browser) -> (bool, String) {
-    let script = "const b = document.querySelector('a.bell .badge');
-        return [!b.hidden && getComputedStyle(b).display !== 'none', b.textContent.trim()]";
-    let v = browser.js(script).await;
-    (v[0].as_bool().unwrap(), v[1].as_str().unwrap().to_owned())
-}
-
-/// Polls, with no reload, until the bell's badge shows `count`.
-async fn wait_for_badge(browser: &Browser, count: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (shown, text) = badge(browser).await;
-        if shown && text == count {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the bell still shows {text:?} (shown: {shown}), expected {count}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
 }
 
 /// A DOMRect as [x, y, width, height], rounded.

@@ -5,37 +5,9 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
+use super::fixtures::{PASSWORD, acme, join};
 use super::{Browser, ChromeDriver, FormExt, XSS_NAME};
-use crate::helpers::{Member, TestApp, spawn_server};
-
-/// What the API helpers give every member.
-const PASSWORD: &str = "password123";
-
-/// A fresh account on a real server: its Owner ("Owner of Acme Rockets", olive@acme.test).
-async fn acme() -> (TestApp, String, Member) {
-    let app = TestApp::new("sqlite").await.unwrap();
-    let base = spawn_server(&app).await;
-    let owner = app.signup("Acme Rockets", "olive@acme.test").await;
-    (app, base, owner)
-}
-
-/// Invites `name` with `role` and accepts, through the API.
-async fn join(app: &TestApp, inviter: &Member, role: &str, name: &str, email: &str) -> Member {
-    let body = json!({"email": email, "name": name, "role": role});
-    let r = app
-        .post("/api/v1/team/invitations", Some(&inviter.token), body)
-        .await;
-    r.expect(201);
-    let token = r.json["invitation"]["token"].as_str().unwrap();
-    let accept = format!("/api/v1/invitations/{token}/accept");
-    let r = app.post(accept, None, json!({"password": PASSWORD})).await;
-    r.expect(201);
-    Member {
-        token: r.json["token"].as_str().unwrap().to_owned(),
-        id: r.json["user"]["id"].as_str().unwrap().to_owned(),
-        account_id: inviter.account_id.clone(),
-    }
-}
+use crate::helpers::{Member, TestApp};
 
 /// Creates a lead through the API; its id.
 async fn new_lead(app: &TestApp, by: &Member, body: Value) -> String {

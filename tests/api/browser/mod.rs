@@ -9,6 +9,7 @@
 //! helpers panic with the page's text, so the scenarios read as steps.
 
 mod chat;
+mod fixtures;
 mod leads;
 mod routing;
 mod team;

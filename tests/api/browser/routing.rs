@@ -3,56 +3,12 @@
 //! saving, the empty state of a lone Owner, and "Why this owner?" on a routed lead's page.
 //! The data comes through the JSON API; the browsers only do what is being tested.
 
-use axum::http::Method;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
+use super::fixtures::{PASSWORD, acme, join, put_routing};
 use super::{Browser, ChromeDriver, FormExt};
-use crate::helpers::{Member, TestApp, spawn_server};
-
-/// What the API helpers give every member.
-pub(super) const PASSWORD: &str = "password123";
-
-/// A fresh account on a real server: its Owner ("Owner of Acme Rockets", olive@acme.test).
-pub(super) async fn acme() -> (TestApp, String, Member) {
-    let app = TestApp::new("sqlite").await.unwrap();
-    let base = spawn_server(&app).await;
-    let owner = app.signup("Acme Rockets", "olive@acme.test").await;
-    (app, base, owner)
-}
-
-/// Invites `name` with `role` and accepts, through the API.
-pub(super) async fn join(
-    app: &TestApp,
-    inviter: &Member,
-    role: &str,
-    name: &str,
-    email: &str,
-) -> Member {
-    let body = json!({"email": email, "name": name, "role": role});
-    let r = app
-        .post("/api/v1/team/invitations", Some(&inviter.token), body)
-        .await;
-    r.expect(201);
-    let token = r.json["invitation"]["token"].as_str().unwrap();
-    let accept = format!("/api/v1/invitations/{token}/accept");
-    let r = app.post(accept, None, json!({"password": PASSWORD})).await;
-    r.expect(201);
-    Member {
-        token: r.json["token"].as_str().unwrap().to_owned(),
-        id: r.json["user"]["id"].as_str().unwrap().to_owned(),
-        account_id: inviter.account_id.clone(),
-    }
-}
-
-/// Saves routing settings through the API (`PUT /api/v1/routing`).
-pub(super) async fn put_routing(app: &TestApp, by: &Member, body: Value) -> Value {
-    let r = app
-        .call(Method::PUT, "/api/v1/routing", Some(&by.token), Some(body))
-        .await;
-    r.expect(200);
-    r.json.clone()
-}
+use crate::helpers::{Member, TestApp};
 
 /// The routing settings according to the API.
 async fn routing(app: &TestApp, member: &Member) -> Value {

@@ -2,13 +2,12 @@
 //! visitor on the hosted form (errors, then the thank-you page), and the routed rep's bell
 //! counting the new lead without a reload, then leading to it.
 
-use std::time::Instant;
-
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use super::routing::{PASSWORD, acme, join, menu_item, put_routing};
-use super::{Browser, ChromeDriver, FormExt, POLL, WAIT};
+use super::fixtures::{PASSWORD, acme, badge, join, put_routing, wait_for_badge};
+use super::routing::menu_item;
+use super::{ChromeDriver, FormExt};
 use crate::helpers::{Member, TestApp};
 
 /// The account's form key, through the API (Owner or Manager).
@@ -147,30 +146,6 @@ async fn a_script_on_another_site_posts_json_to_the_form() {
     assert_eq!(names, ["Ivo Once", "Nora Partner"], "one lead per key");
 
     browser.close().await;
-}
-
-/// The bell's badge: whether it shows, and its text.
-async fn badge(browser: &Browser) -> (bool, String) {
-    let script = "const b = document.querySelector('a.bell .badge');
-        return [!b.hidden && getComputedStyle(b).display !== 'none', b.textContent.trim()]";
-    let v = browser.js(script).await;
-    (v[0].as_bool().unwrap(), v[1].as_str().unwrap().to_owned())
-}
-
-/// Polls, with no reload, until the bell's badge shows `count`.
-async fn wait_for_badge(browser: &Browser, count: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (shown, text) = badge(browser).await;
-        if shown && text == count {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the bell still shows {text:?} (shown: {shown}), expected {count}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

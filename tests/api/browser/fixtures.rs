@@ -1,0 +1,78 @@
+//! Data and checks the browser tests share: an account on a real server, members made
+//! through the API, routing settings, and the bell's badge.
+
+use std::time::Instant;
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use super::{Browser, POLL, WAIT};
+use crate::helpers::{Member, TestApp, spawn_server};
+
+/// What the API helpers give every member.
+pub(super) const PASSWORD: &str = "password123";
+
+/// A fresh account on a real server: its Owner ("Owner of Acme Rockets", olive@acme.test).
+pub(super) async fn acme() -> (TestApp, String, Member) {
+    let app = TestApp::new("sqlite").await.unwrap();
+    let base = spawn_server(&app).await;
+    let owner = app.signup("Acme Rockets", "olive@acme.test").await;
+    (app, base, owner)
+}
+
+/// Invites `name` with `role` and accepts, through the API.
+pub(super) async fn join(
+    app: &TestApp,
+    inviter: &Member,
+    role: &str,
+    name: &str,
+    email: &str,
+) -> Member {
+    let body = json!({"email": email, "name": name, "role": role});
+    let r = app
+        .post("/api/v1/team/invitations", Some(&inviter.token), body)
+        .await;
+    r.expect(201);
+    let token = r.json["invitation"]["token"].as_str().unwrap();
+    let accept = format!("/api/v1/invitations/{token}/accept");
+    let r = app.post(accept, None, json!({"password": PASSWORD})).await;
+    r.expect(201);
+    Member {
+        token: r.json["token"].as_str().unwrap().to_owned(),
+        id: r.json["user"]["id"].as_str().unwrap().to_owned(),
+        account_id: inviter.account_id.clone(),
+    }
+}
+
+/// Saves routing settings through the API (`PUT /api/v1/routing`).
+pub(super) async fn put_routing(app: &TestApp, by: &Member, body: Value) -> Value {
+    let r = app
+        .call(Method::PUT, "/api/v1/routing", Some(&by.token), Some(body))
+        .await;
+    r.expect(200);
+    r.json.clone()
+}
+
+/// The bell's badge: whether it shows, and its text.
+pub(super) async fn badge(browser: &Browser) -> (bool, String) {
+    let script = "const b = document.querySelector('a.bell .badge');
+        return [!b.hidden && getComputedStyle(b).display !== 'none', b.textContent.trim()]";
+    let v = browser.js(script).await;
+    (v[0].as_bool().unwrap(), v[1].as_str().unwrap().to_owned())
+}
+
+/// Polls, with no reload, until the bell's badge shows `count`.
+pub(super) async fn wait_for_badge(browser: &Browser, count: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (shown, text) = badge(browser).await;
+        if shown && text == count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bell still shows {text:?} (shown: {shown}), expected {count}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
