@@ -13,56 +13,28 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// One migration: both backends' files of the same name, embedded.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 /// Never edit a migration once it has landed: add a new one.
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "leads",
-        sqlite: include_str!("../../migrations/sqlite/0002_leads.sql"),
-        postgres: include_str!("../../migrations/postgres/0002_leads.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "routing",
-        sqlite: include_str!("../../migrations/sqlite/0003_routing.sql"),
-        postgres: include_str!("../../migrations/postgres/0003_routing.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "website",
-        sqlite: include_str!("../../migrations/sqlite/0004_website.sql"),
-        postgres: include_str!("../../migrations/postgres/0004_website.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "login_throttle",
-        sqlite: include_str!("../../migrations/sqlite/0005_login_throttle.sql"),
-        postgres: include_str!("../../migrations/postgres/0005_login_throttle.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "assistant",
-        sqlite: include_str!("../../migrations/sqlite/0006_assistant.sql"),
-        postgres: include_str!("../../migrations/postgres/0006_assistant.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "password_resets",
-        sqlite: include_str!("../../migrations/sqlite/0007_password_resets.sql"),
-        postgres: include_str!("../../migrations/postgres/0007_password_resets.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "check_indexes",
-        sqlite: include_str!("../../migrations/sqlite/0008_check_indexes.sql"),
-        postgres: include_str!("../../migrations/postgres/0008_check_indexes.sql"),
-    },
+    migration!(1, "foundation", "0001_foundation"),
+    migration!(2, "leads", "0002_leads"),
+    migration!(3, "routing", "0003_routing"),
+    migration!(4, "website", "0004_website"),
+    migration!(5, "login_throttle", "0005_login_throttle"),
+    migration!(6, "assistant", "0006_assistant"),
+    migration!(7, "password_resets", "0007_password_resets"),
+    migration!(8, "check_indexes", "0008_check_indexes"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

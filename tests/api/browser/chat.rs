@@ -10,7 +10,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use super::fixtures::{PASSWORD, acme, badge, join, put_routing, wait_for_badge};
+use super::fixtures::{PASSWORD, acme, acme_routed_to_rita, badge, other_site, wait_for_badge};
 use super::{Browser, ChromeDriver, POLL, WAIT, XSS_NAME};
 use crate::helpers::{Member, TestApp};
 
@@ -21,16 +21,6 @@ const NAME: &str = "I'm Vera Visitor from Globex";
 const ASK_EMAIL: &str = "Nice to meet you, Vera. What's the best email address to reach you?";
 const EMAIL: &str = "vera@globex.example";
 const DONE: &str = "Thanks, Vera! I've passed your details to the Acme Rockets team (Vera Visitor, vera@globex.example, Globex). Someone will be in touch soon.";
-
-/// Serves `html` at `/` on a second local port: another website, another origin.
-async fn host_site(html: String) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let page = axum::response::Html(html);
-    let router = axum::Router::new().route("/", axum::routing::get(move || async move { page }));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
-}
 
 /// A small business site with the widget tag pasted in, as Settings -> Website form shows it.
 fn host_page(widget_html: &str) -> String {
@@ -176,16 +166,7 @@ async fn a_visitor_chats_through_the_widget_on_another_site_and_the_rep_is_told(
     let Some(driver) = ChromeDriver::start().await else {
         return;
     };
-    let (app, base, owner) = acme().await;
-    join(&app, &owner, "sales", "Sam Sales", "sam@acme.test").await;
-    let rita = join(&app, &owner, "sales", "Rita Rep", "rita@acme.test").await;
-    let saved = put_routing(
-        &app,
-        &owner,
-        json!({"enabled": true, "rotation": [rita.id]}),
-    )
-    .await;
-    assert_eq!(saved["next"], json!(rita.id), "{saved}");
+    let (app, base, owner, rita) = acme_routed_to_rita().await;
 
     // The tag exactly as Settings -> Website form shows it.
     let settings = website_settings(&base, &owner).await;
@@ -197,7 +178,7 @@ async fn a_visitor_chats_through_the_widget_on_another_site_and_the_rep_is_told(
     );
     assert_eq!(settings["chat_url"], json!(format!("{base}/chat/{key}")));
     assert_eq!(settings["assistant_enabled"], true);
-    let host = host_site(host_page(&widget_html)).await;
+    let host = other_site(host_page(&widget_html)).await;
     assert_ne!(host, base);
 
     // Rita is on Leads, signed in, before anyone chats.
@@ -635,7 +616,7 @@ async fn the_widget_closes_from_inside_and_never_covers_send() {
     };
     let (_app, base, owner) = acme().await;
     let settings = website_settings(&base, &owner).await;
-    let host = host_site(host_page(settings["widget_html"].as_str().unwrap())).await;
+    let host = other_site(host_page(settings["widget_html"].as_str().unwrap())).await;
     let visitor = driver.browser(&base).await;
 
     // Escape while typing in the chat closes it.

@@ -76,3 +76,28 @@ pub(super) async fn wait_for_badge(browser: &Browser, count: &str) {
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Acme with two Sales reps, Sam and Rita, and routing on with Rita alone in the rotation.
+pub(super) async fn acme_routed_to_rita() -> (TestApp, String, Member, Member) {
+    let (app, base, owner) = acme().await;
+    join(&app, &owner, "sales", "Sam Sales", "sam@acme.test").await;
+    let rita = join(&app, &owner, "sales", "Rita Rep", "rita@acme.test").await;
+    let saved = put_routing(
+        &app,
+        &owner,
+        json!({"enabled": true, "rotation": [rita.id]}),
+    )
+    .await;
+    assert_eq!(saved["next"], json!(rita.id), "{saved}");
+    (app, base, owner, rita)
+}
+
+/// Serves `html` at `/` on a second local port: another website, another origin.
+pub(super) async fn other_site(html: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let page = axum::response::Html(html);
+    let router = axum::Router::new().route("/", axum::routing::get(move || async move { page }));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}

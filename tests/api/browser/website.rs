@@ -5,7 +5,7 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use super::fixtures::{PASSWORD, acme, badge, join, put_routing, wait_for_badge};
+use super::fixtures::{PASSWORD, acme, acme_routed_to_rita, badge, other_site, wait_for_badge};
 use super::routing::menu_item;
 use super::{ChromeDriver, FormExt};
 use crate::helpers::{Member, TestApp};
@@ -22,16 +22,6 @@ async fn website_leads(app: &TestApp, member: &Member) -> Vec<Value> {
     let r = app.get("/api/v1/leads?source=website", &member.token).await;
     r.expect(200);
     r.json["leads"].as_array().unwrap().clone()
-}
-
-/// Serves `html` at `/` on a second local port: another website, another origin.
-async fn partner_site(html: String) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let page = axum::response::Html(html);
-    let router = axum::Router::new().route("/", axum::routing::get(move || async move { page }));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
 }
 
 /// The partner's page: on load its script posts JSON to the form across origins and writes
@@ -106,7 +96,7 @@ async fn a_script_on_another_site_posts_json_to_the_form() {
     browser.full_screenshot("50-website-settings-owner").await;
 
     // Another site, on another port: its script posts JSON to the form.
-    let partner = partner_site(PARTNER_PAGE.replace("FORM_URL", &form_url)).await;
+    let partner = other_site(PARTNER_PAGE.replace("FORM_URL", &form_url)).await;
     assert_ne!(partner, base);
     browser.goto(&format!("{partner}/")).await.unwrap();
     browser.wait_for_text("#done", "done").await;
@@ -153,16 +143,7 @@ async fn a_visitor_sends_the_hosted_form_and_the_routed_rep_is_told() {
     let Some(driver) = ChromeDriver::start().await else {
         return;
     };
-    let (app, base, owner) = acme().await;
-    join(&app, &owner, "sales", "Sam Sales", "sam@acme.test").await;
-    let rita = join(&app, &owner, "sales", "Rita Rep", "rita@acme.test").await;
-    let saved = put_routing(
-        &app,
-        &owner,
-        json!({"enabled": true, "rotation": [rita.id]}),
-    )
-    .await;
-    assert_eq!(saved["next"], json!(rita.id), "{saved}");
+    let (app, base, owner, rita) = acme_routed_to_rita().await;
     let key = form_key(&app, &owner).await;
 
     // Rita is on Leads, signed in, before anyone writes in.
