@@ -25,7 +25,8 @@ pub async fn members(db: &Db, actor: &Actor) -> Result<Vec<User>> {
 
 /// Invitations still waiting to be accepted (shown to those who may invite).
 pub async fn pending_invitations(db: &Db, actor: &Actor) -> Result<Vec<Invitation>> {
-    if !actor.user.role.is_admin() {
+    // Pending invitations are for whoever may invite.
+    if permissions::check(actor.user.role, Action::Invite(Role::Sales)).is_err() {
         return Ok(Vec::new());
     }
     let mut conn = db.conn().await?;

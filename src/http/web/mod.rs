@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::app::AppState;
+use crate::domain::permissions::{self, Action};
 use crate::error::Error;
 use crate::http::auth::{MaybeWebUser, SESSION_COOKIE, WebUser};
 
@@ -84,7 +85,9 @@ pub fn router() -> Router<AppState> {
 pub struct Nav {
     pub user_name: String,
     pub account_name: String,
-    pub is_admin: bool,
+    /// The account menu shows only the pages the permission table lets them open.
+    pub can_manage_website: bool,
+    pub can_view_audit: bool,
     pub csrf_token: String,
     /// Unread notifications, shown on the bell.
     pub unread: i64,
@@ -97,7 +100,9 @@ impl Nav {
         Self {
             user_name: user.actor.user.name.clone(),
             account_name: user.actor.account.name.clone(),
-            is_admin: user.actor.user.role.is_admin(),
+            can_manage_website: permissions::check(user.actor.user.role, Action::ManageWebsite)
+                .is_ok(),
+            can_view_audit: permissions::check(user.actor.user.role, Action::ViewAudit).is_ok(),
             csrf_token: user.csrf_token().to_owned(),
             unread: user.session.unread,
             section,
