@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::assistant::Assistant;
 use crate::config::Config;
+use crate::service::intake::writer::Writer;
 use crate::store::Db;
 
 /// What every request handler can reach.
@@ -17,11 +18,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The website chat assistant the configuration chose.
     pub assistant: Arc<dyn Assistant>,
+    /// The website form's group-commit writer.
+    pub intake: Writer,
 }
 
 pub fn router(db: Db, config: Config) -> axum::Router {
     let assistant = crate::assistant::from_config(&config);
     crate::http::router(AppState {
+        intake: Writer::start(db.clone()),
         db,
         config: Arc::new(config),
         assistant,

@@ -2,7 +2,7 @@
 //! conversation's one lead is created through the same insert and routing path as every
 //! other lead. Conversation state lives in the database, so any process can answer.
 
-use super::leads::insert_new;
+use super::intake::insert_new;
 use super::secrets;
 use super::website::{self, Submission};
 use crate::assistant::{self, Assistant, Context, Details, Line, Speaker};
@@ -117,7 +117,15 @@ pub async fn turn(
 
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    website::check_rate(&mut tx, account_id, caller.address, caller.rate_limit, now).await?;
+    website::check_rate(
+        db,
+        &mut tx,
+        account_id,
+        caller.address,
+        caller.rate_limit,
+        now,
+    )
+    .await?;
     // Read again under the conversation's lock: a turn answered meanwhile (say, the same
     // final message sent twice) may have created the lead already.
     let mut current = match &existing {
@@ -194,7 +202,7 @@ pub async fn turn(
 
 /// The lead a conversation produces: the details, checked like a website form, with the
 /// transcript as its notes.
-fn lead_from(details: &Details, transcript: &[Line]) -> Result<super::leads::ValidLead> {
+fn lead_from(details: &Details, transcript: &[Line]) -> Result<super::intake::ValidLead> {
     let submission = Submission {
         name: details.name.clone(),
         email: details.email.clone(),

@@ -3,13 +3,13 @@
 
 use serde_json::json;
 
-use super::{Actor, secrets};
+use super::Actor;
+use super::intake::{ValidLead, insert_new};
 use crate::domain::lead::{self, LeadFields, LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
-use crate::domain::routing::Receipt;
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
-use crate::store::leads::{self, Event, Lead, ListFilter, NewEvent, NewLead, OwnerFilter};
+use crate::store::leads::{self, Event, Lead, ListFilter, NewEvent, OwnerFilter};
 use crate::store::users::{self, User};
 use crate::store::{Conn, Db, audit, now_ms};
 
@@ -80,128 +80,6 @@ pub async fn create(db: &Db, actor: &Actor, input: CreateLead) -> Result<Lead> {
     .await?;
     tx.commit().await?;
     Ok(lead)
-}
-
-/// A new lead's validated fields.
-#[derive(Debug, Clone)]
-pub struct ValidLead {
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub notes: Option<String>,
-    pub source: LeadSource,
-}
-
-/// Inserts a new lead in the caller's transaction, whatever channel it came from. With no
-/// explicit owner it is routed (when routing is on); an explicit owner always wins. Writes
-/// the lead, its `created` (and `routed`) history, and the owner's open-lead count.
-pub(crate) async fn insert_new(
-    db: &Db,
-    tx: &mut Conn,
-    account_id: &str,
-    creator: Option<&User>,
-    new: ValidLead,
-    owner: Option<User>,
-    now: i64,
-) -> Result<(Lead, Option<Receipt>)> {
-    let receipt = match &owner {
-        Some(_) => None,
-        None => super::routing::route(db, tx, account_id).await?,
-    };
-    let id = secrets::new_id();
-    let routing = receipt.as_ref().map(|r| leads::Routing {
-        strategy: r.strategy.as_str().to_owned(),
-        seq: r.seq,
-        reason: r.reason.clone(),
-    });
-    let receipt_json = receipt
-        .as_ref()
-        .map(|r| serde_json::to_string(r).unwrap_or_default());
-    let owner_id = owner
-        .as_ref()
-        .map(|u| u.id.as_str())
-        .or(receipt.as_ref().map(|r| r.owner.id.as_str()));
-    leads::insert(
-        tx,
-        &NewLead {
-            id: &id,
-            account_id,
-            name: &new.name,
-            email: new.email.as_deref(),
-            phone: new.phone.as_deref(),
-            company: new.company.as_deref(),
-            notes: new.notes.as_deref(),
-            source: new.source,
-            owner_id,
-            created_by: creator.map(|u| u.id.as_str()),
-            routing: routing.as_ref(),
-            receipt: receipt_json.as_deref(),
-        },
-        now,
-    )
-    .await?;
-    if let Some(owner) = &owner {
-        leads::add_open(tx, account_id, &owner.id, 1).await?;
-    }
-    let source = new.source.label();
-    let detail = match (creator, &owner) {
-        (Some(c), Some(o)) => format!("Created by {} from {source}, owned by {}", c.name, o.name),
-        (Some(c), None) => format!("Created by {} from {source}", c.name),
-        (None, _) => format!("Came in from {source}"),
-    };
-    let event = |kind, to_owner, detail| NewEvent {
-        account_id,
-        lead_id: &id,
-        actor_id: creator.map(|u| u.id.as_str()),
-        kind,
-        from_owner: None,
-        to_owner,
-        detail,
-    };
-    leads::add_event(
-        tx,
-        &event("created", owner.as_ref().map(|u| u.id.as_str()), &detail),
-        now,
-    )
-    .await?;
-    if let Some(r) = &receipt {
-        leads::add_event(
-            tx,
-            &event("routed", Some(r.owner.id.as_str()), &r.reason),
-            now,
-        )
-        .await?;
-    }
-    // Tell the new owner, in this same transaction: a routed website or assistant lead, or a
-    // lead someone else created for them.
-    let public = matches!(new.source, LeadSource::Website | LeadSource::Assistant);
-    let note = match (&owner, &receipt, creator) {
-        (Some(o), _, Some(c)) if o.id != c.id => Some((
-            o.id.as_str(),
-            "lead_assigned",
-            format!("{} gave you a new lead: {}", c.name, new.name),
-        )),
-        (None, Some(r), _) if public => {
-            let what = match new.source {
-                LeadSource::Website => "website",
-                _ => "AI assistant",
-            };
-            Some((
-                r.owner.id.as_str(),
-                "lead_routed",
-                format!("New {what} lead routed to you: {}", new.name),
-            ))
-        }
-        _ => None,
-    };
-    if let Some((user_id, kind, text)) = note {
-        super::notifications::notify(tx, account_id, user_id, kind, Some(&id), &text, now).await?;
-    }
-    let lead = leads::get(tx, account_id, &id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok((lead, receipt))
 }
 
 /// The member may own leads: in this account, active and sales-capable.

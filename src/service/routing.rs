@@ -176,25 +176,60 @@ pub async fn save(db: &Db, actor: &Actor, input: SaveInput) -> Result<RoutingVie
     Ok(view)
 }
 
-/// Routes a new lead of `account_id` inside the caller's transaction, holding the account's
-/// routing lock until it commits: the decision, the seq and the counters change together.
-/// `None` when routing is off or nobody can take it (the lead stays unassigned).
-pub(crate) async fn route(db: &Db, tx: &mut Conn, account_id: &str) -> Result<Option<Receipt>> {
-    db.lock_routing(tx, account_id).await?;
-    let settings = store::get(tx, account_id).await?;
-    if !settings.enabled {
-        return Ok(None);
+/// An account's routing while a transaction holds its routing lock: the settings and the
+/// candidates read once, then one decision per new lead in arrival order, each seeing the
+/// ones before it (the decision, the seq and the counters move together). The member
+/// counters are written by the caller's batch; [`Router::save`] writes the next seq.
+pub(crate) struct Router {
+    settings: Settings,
+    candidates: Vec<Candidate>,
+    next_seq: i64,
+}
+
+impl Router {
+    pub(crate) async fn load(db: &Db, tx: &mut Conn, account_id: &str) -> Result<Self> {
+        db.lock_routing(tx, account_id).await?;
+        let settings = store::get(tx, account_id).await?;
+        let candidates = if settings.enabled {
+            store::candidates(tx, account_id).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            next_seq: settings.next_seq,
+            settings,
+            candidates,
+        })
     }
-    let candidates = store::candidates(tx, account_id).await?;
-    let Some(receipt) = routing::decide(
-        settings.strategy,
-        &settings.rotation,
-        &candidates,
-        settings.next_seq,
-    ) else {
-        return Ok(None);
-    };
-    store::take_seq(tx, account_id, receipt.seq).await?;
-    store::record_routed(tx, account_id, &receipt.owner.id, receipt.seq).await?;
-    Ok(Some(receipt))
+
+    /// Decides the next lead's owner; `None` when routing is off or nobody can take it
+    /// (the lead stays unassigned).
+    pub(crate) fn route(&mut self) -> Option<Receipt> {
+        if !self.settings.enabled {
+            return None;
+        }
+        let receipt = routing::decide(
+            self.settings.strategy,
+            &self.settings.rotation,
+            &self.candidates,
+            self.next_seq,
+        )?;
+        routing::apply(&mut self.candidates, &receipt.owner.id, receipt.seq);
+        self.next_seq += 1;
+        Some(receipt)
+    }
+
+    /// A lead given to `user_id` by hand counts in later balanced decisions of the batch.
+    pub(crate) fn owner_given(&mut self, user_id: &str) {
+        if let Some(c) = self.candidates.iter_mut().find(|c| c.id == user_id) {
+            c.open_leads += 1;
+        }
+    }
+
+    pub(crate) async fn save(&self, tx: &mut Conn, account_id: &str) -> Result<()> {
+        if self.next_seq != self.settings.next_seq {
+            store::set_next_seq(tx, account_id, self.next_seq).await?;
+        }
+        Ok(())
+    }
 }

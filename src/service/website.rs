@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::leads::{ValidLead, insert_new};
+use super::intake::{Batch, ValidLead};
 use super::{Actor, secrets};
 use crate::domain::lead::{LeadFields, LeadInput, LeadSource};
 use crate::domain::permissions::{self, Action};
@@ -263,9 +263,12 @@ pub fn validate(sub: &Submission) -> Result<ValidLead> {
 }
 
 /// Counts this request against the per-address and per-key limits of the public endpoints,
-/// inside the caller's write transaction; over a limit it is refused and (the transaction
-/// being dropped) adds nothing, so the window stays full until it ends.
+/// inside the caller's write transaction. Over a limit it is refused and its hits are taken
+/// back, so a refused request adds nothing (the window stays full until it ends) and the
+/// transaction can go on with other leads. The windows are guarded by the account's routing
+/// lock, taken here first: every public write takes that lock before any other row.
 pub(crate) async fn check_rate(
+    db: &Db,
     tx: &mut Conn,
     account_id: &str,
     address: &str,
@@ -275,24 +278,40 @@ pub(crate) async fn check_rate(
     if per_minute == 0 {
         return Ok(());
     }
+    db.lock_routing(tx, account_id).await?;
     let window = now - now.rem_euclid(WINDOW_MS);
-    let by_address = website::hit(tx, account_id, &format!("addr:{address}"), window).await?;
-    let by_key = website::hit(tx, account_id, "key", window).await?;
+    let buckets = [format!("addr:{address}"), "key".to_owned()];
+    let by_address = website::hit(tx, account_id, &buckets[0], window, 1).await?;
+    let by_key = website::hit(tx, account_id, &buckets[1], window, 1).await?;
     let limit = i64::from(per_minute);
     if by_address > limit || by_key > limit * i64::from(KEY_LIMIT_FACTOR) {
+        for bucket in &buckets {
+            website::hit(tx, account_id, bucket, window, -1).await?;
+        }
         let retry_after_secs = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(60);
         return Err(Error::RateLimited { retry_after_secs });
     }
     Ok(())
 }
 
-#[tracing::instrument(skip_all, fields(account_id))]
-pub async fn submit(
+/// A website submission that passed every check that needs no transaction.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub account_id: String,
+    pub lead: ValidLead,
+    pub address: String,
+    pub idempotency_key: Option<String>,
+    pub rate_limit: u32,
+}
+
+/// Finds the form and validates the submission. `None` when the honeypot was filled in
+/// (answered like a success, stored nowhere).
+pub async fn prepare(
     db: &Db,
     form_key: &str,
-    sub: Submission,
+    sub: &Submission,
     caller: Caller<'_>,
-) -> Result<Outcome> {
+) -> Result<Option<Accepted>> {
     let form = public_form(db, form_key).await?;
     tracing::Span::current().record("account_id", form.account_id.as_str());
     if sub
@@ -300,30 +319,71 @@ pub async fn submit(
         .as_deref()
         .is_some_and(|h| !h.trim().is_empty())
     {
-        return Ok(Outcome::Ignored);
+        return Ok(None);
     }
-    let lead = validate(&sub)?;
-    let now = now_ms();
-    let account_id = form.account_id.as_str();
-    let mut tx = db.begin_write().await?;
-    check_rate(&mut tx, account_id, caller.address, caller.rate_limit, now).await?;
-    if let Some(key) = caller.idempotency_key {
-        // Hold the account's routing lock first, so the same key raced from many requests
-        // (on any process) is seen by all but the first.
-        db.lock_routing(&mut tx, account_id).await?;
-        if let Some(lead_id) =
-            website::idempotent_lead(&mut tx, account_id, key, now - IDEMPOTENCY_TTL_MS).await?
+    Ok(Some(Accepted {
+        lead: validate(sub)?,
+        account_id: form.account_id,
+        address: caller.address.to_owned(),
+        idempotency_key: caller.idempotency_key.map(str::to_owned),
+        rate_limit: caller.rate_limit,
+    }))
+}
+
+/// Takes one accepted submission into `batch`: the rate limit, the `Idempotency-Key`, then
+/// the lead itself, routed after every lead before it.
+pub(crate) async fn accept(
+    db: &Db,
+    tx: &mut Conn,
+    batch: &mut Batch,
+    sub: &Accepted,
+) -> Result<Outcome> {
+    let (account_id, now) = (sub.account_id.as_str(), batch.now());
+    check_rate(db, tx, account_id, &sub.address, sub.rate_limit, now).await?;
+    if let Some(key) = &sub.idempotency_key {
+        // Under the account's routing lock, so the same key raced from many requests (on
+        // any process) is seen by all but the first.
+        db.lock_routing(tx, account_id).await?;
+        if let Some(lead_id) = batch
+            .repeated(tx, account_id, key, now - IDEMPOTENCY_TTL_MS)
+            .await?
         {
-            tx.commit().await?;
             return Ok(Outcome::Repeated(lead_id));
         }
     }
-    let (created, _) = insert_new(db, &mut tx, account_id, None, lead, None, now).await?;
-    if let Some(key) = caller.idempotency_key {
-        website::remember_key(&mut tx, account_id, key, &created.id, now).await?;
+    let (id, _) = batch
+        .add(db, tx, account_id, None, sub.lead.clone(), None)
+        .await?;
+    if let Some(key) = &sub.idempotency_key {
+        batch.remember_key(account_id, key, &id);
     }
+    Ok(Outcome::Created(id))
+}
+
+/// One accepted submission in a transaction of its own.
+pub async fn submit_accepted(db: &Db, sub: &Accepted) -> Result<Outcome> {
+    let mut tx = db.begin_write().await?;
+    let mut batch = Batch::new(now_ms());
+    let outcome = accept(db, &mut tx, &mut batch, sub).await?;
+    batch.write(&mut tx).await?;
     tx.commit().await?;
-    Ok(Outcome::Created(created.id))
+    Ok(outcome)
+}
+
+/// A website submission, one lead per transaction. The server sends the form's leads
+/// through the group-commit [`writer`](super::intake::writer) instead; this path is the
+/// benchmark's ceiling and the writer's fallback.
+#[tracing::instrument(skip_all, fields(account_id))]
+pub async fn submit(
+    db: &Db,
+    form_key: &str,
+    sub: Submission,
+    caller: Caller<'_>,
+) -> Result<Outcome> {
+    match prepare(db, form_key, &sub, caller).await? {
+        None => Ok(Outcome::Ignored),
+        Some(accepted) => submit_accepted(db, &accepted).await,
+    }
 }
 
 #[cfg(test)]

@@ -99,57 +99,13 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Lead> {
     })
 }
 
-pub struct NewLead<'a> {
-    pub id: &'a str,
-    pub account_id: &'a str,
-    pub name: &'a str,
-    pub email: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    pub company: Option<&'a str>,
-    pub notes: Option<&'a str>,
-    pub source: LeadSource,
-    pub owner_id: Option<&'a str>,
-    pub created_by: Option<&'a str>,
-    pub routing: Option<&'a Routing>,
-    /// The routing receipt as JSON, for a routed lead.
-    pub receipt: Option<&'a str>,
-}
-
-fn search_text(name: &str, email: Option<&str>, company: Option<&str>) -> String {
+pub(super) fn search_text(name: &str, email: Option<&str>, company: Option<&str>) -> String {
     [Some(name), email, company]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
-}
-
-pub async fn insert(conn: &mut Conn, lead: &NewLead<'_>, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO leads (id, account_id, name, email, phone, company, notes, status, source, \
-         owner_id, created_by, created_at, updated_at, routing_strategy, routing_seq, \
-         routing_reason, search_text, routing_receipt) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(lead.id)
-    .bind(lead.account_id)
-    .bind(lead.name)
-    .bind(lead.email)
-    .bind(lead.phone)
-    .bind(lead.company)
-    .bind(lead.notes)
-    .bind(lead.source.as_str())
-    .bind(lead.owner_id)
-    .bind(lead.created_by)
-    .bind(now)
-    .bind(lead.routing.map(|r| r.strategy.as_str()))
-    .bind(lead.routing.map(|r| r.seq))
-    .bind(lead.routing.map(|r| r.reason.as_str()))
-    .bind(search_text(lead.name, lead.email, lead.company))
-    .bind(lead.receipt)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<Lead>> {

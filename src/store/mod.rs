@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod conversations;
+pub mod intake;
 pub mod invitations;
 pub mod leads;
 mod migrate;

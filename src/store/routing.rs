@@ -76,10 +76,11 @@ pub async fn save(
     Ok(())
 }
 
-/// Hands out the next seq. Call only while holding the account's routing lock.
-pub async fn take_seq(conn: &mut Conn, account_id: &str, seq: i64) -> sqlx::Result<()> {
+/// Moves the seq the next routed lead gets. Call only while holding the account's routing
+/// lock.
+pub async fn set_next_seq(conn: &mut Conn, account_id: &str, next: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE routing_settings SET next_seq = $1 WHERE account_id = $2")
-        .bind(seq + 1)
+        .bind(next)
         .bind(account_id)
         .execute(conn)
         .await?;
@@ -107,25 +108,6 @@ pub async fn candidates(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<C
             })
         })
         .collect()
-}
-
-/// Records that `user_id` received the routed lead `seq` (and one more open lead).
-pub async fn record_routed(
-    conn: &mut Conn,
-    account_id: &str,
-    user_id: &str,
-    seq: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET last_routed_seq = $1, open_leads = open_leads + 1 \
-         WHERE account_id = $2 AND id = $3",
-    )
-    .bind(seq)
-    .bind(account_id)
-    .bind(user_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Routed leads per member since each of two times: (user id, since `a`, since `b`), `b <= a`.

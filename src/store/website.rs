@@ -151,21 +151,23 @@ pub async fn remember_key(
     Ok(())
 }
 
-/// Counts one hit in a fixed window and returns the window's total so far.
+/// Adds `hits` (1, or -1 to take one back) to a fixed window; returns the window's total.
 pub async fn hit(
     conn: &mut Conn,
     account_id: &str,
     bucket: &str,
     window_start: i64,
+    hits: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO rate_limits (account_id, bucket, window_start, hits) VALUES ($1, $2, $3, 1) \
-         ON CONFLICT (account_id, bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 \
+        "INSERT INTO rate_limits (account_id, bucket, window_start, hits) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, bucket, window_start) DO UPDATE SET hits = rate_limits.hits + $4 \
          RETURNING hits",
     )
     .bind(account_id)
     .bind(bucket)
     .bind(window_start)
+    .bind(hits)
     .fetch_one(conn)
     .await
 }

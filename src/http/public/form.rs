@@ -168,7 +168,11 @@ pub async fn submit(
         idempotency_key,
         rate_limit: state.config.public_rate_limit,
     };
-    match website::submit(&state.db, &form_key, submission.clone(), caller).await {
+    match state
+        .intake
+        .submit(&form_key, submission.clone(), caller)
+        .await
+    {
         Ok(outcome) => match kind {
             Kind::Json => {
                 let (status, id) = match outcome {

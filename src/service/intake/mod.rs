@@ -1,0 +1,248 @@
+//! The one path by which new leads enter the database, whatever the channel. A [`Batch`]
+//! takes leads in arrival order, routes each one (seeing the decisions before it), and
+//! writes them all with a few multi-row statements in the caller's transaction. The API,
+//! the pages and the assistant write batches of one; the website form's [`writer`] commits
+//! everything waiting at once (group commit).
+
+pub mod writer;
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::routing::Router;
+use super::secrets;
+use crate::domain::lead::LeadSource;
+use crate::domain::routing::Receipt;
+use crate::error::{Error, Result};
+use crate::store::intake::{self, EventRow, LeadRow, NotificationRow};
+use crate::store::leads::{self, Lead, Routing};
+use crate::store::users::User;
+use crate::store::{Conn, Db, website};
+
+/// A new lead's validated fields.
+#[derive(Debug, Clone)]
+pub struct ValidLead {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    pub source: LeadSource,
+}
+
+/// New leads of one transaction, not yet written.
+pub(crate) struct Batch {
+    now: i64,
+    routers: HashMap<String, Router>,
+    leads: Vec<LeadRow>,
+    events: Vec<EventRow>,
+    notifications: Vec<NotificationRow>,
+    /// (account, member) -> (open leads added, seq of the last lead routed to them).
+    members: BTreeMap<(String, String), (i64, Option<i64>)>,
+    /// (account, Idempotency-Key) -> lead, for keys first used in this batch.
+    keys: BTreeMap<(String, String), String>,
+}
+
+impl Batch {
+    pub(crate) fn new(now: i64) -> Self {
+        Self {
+            now,
+            routers: HashMap::new(),
+            leads: Vec::new(),
+            events: Vec::new(),
+            notifications: Vec::new(),
+            members: BTreeMap::new(),
+            keys: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.now
+    }
+
+    async fn router(&mut self, db: &Db, tx: &mut Conn, account_id: &str) -> Result<&mut Router> {
+        if !self.routers.contains_key(account_id) {
+            let router = Router::load(db, tx, account_id).await?;
+            self.routers.insert(account_id.to_owned(), router);
+        }
+        Ok(self
+            .routers
+            .get_mut(account_id)
+            .expect("the router was just loaded"))
+    }
+
+    /// Adds a new lead: with no explicit owner it is routed (when routing is on); an explicit
+    /// owner always wins. Plans the lead, its `created` (and `routed`) history, the owner's
+    /// open-lead count and, for a routed public lead or a lead someone else gave them, the
+    /// owner's notification. Returns the new lead's id and the routing receipt.
+    pub(crate) async fn add(
+        &mut self,
+        db: &Db,
+        tx: &mut Conn,
+        account_id: &str,
+        creator: Option<&User>,
+        new: ValidLead,
+        owner: Option<User>,
+    ) -> Result<(String, Option<Receipt>)> {
+        let router = self.router(db, tx, account_id).await?;
+        let receipt = match &owner {
+            Some(o) => {
+                router.owner_given(&o.id);
+                None
+            }
+            None => router.route(),
+        };
+        let id = secrets::new_id();
+        let owner_id = owner
+            .as_ref()
+            .map(|u| u.id.clone())
+            .or(receipt.as_ref().map(|r| r.owner.id.clone()));
+        if let Some(owner_id) = &owner_id {
+            let entry = self
+                .members
+                .entry((account_id.to_owned(), owner_id.clone()))
+                .or_default();
+            entry.0 += 1;
+            if let Some(r) = &receipt {
+                entry.1 = Some(r.seq);
+            }
+        }
+        let source = new.source.label();
+        let detail = match (creator, &owner) {
+            (Some(c), Some(o)) => {
+                format!("Created by {} from {source}, owned by {}", c.name, o.name)
+            }
+            (Some(c), None) => format!("Created by {} from {source}", c.name),
+            (None, _) => format!("Came in from {source}"),
+        };
+        let event = |kind, to_owner: Option<&str>, detail: String| EventRow {
+            account_id: account_id.to_owned(),
+            lead_id: id.clone(),
+            actor_id: creator.map(|u| u.id.clone()),
+            kind,
+            to_owner: to_owner.map(str::to_owned),
+            detail,
+            at: self.now,
+        };
+        self.events.push(event(
+            "created",
+            owner.as_ref().map(|u| u.id.as_str()),
+            detail,
+        ));
+        if let Some(r) = &receipt {
+            self.events
+                .push(event("routed", Some(r.owner.id.as_str()), r.reason.clone()));
+        }
+        // Tell the new owner: a routed website or assistant lead, or a lead someone else
+        // created for them.
+        let public = matches!(new.source, LeadSource::Website | LeadSource::Assistant);
+        let note = match (&owner, &receipt, creator) {
+            (Some(o), _, Some(c)) if o.id != c.id => Some((
+                o.id.clone(),
+                "lead_assigned",
+                format!("{} gave you a new lead: {}", c.name, new.name),
+            )),
+            (None, Some(r), _) if public => {
+                let what = match new.source {
+                    LeadSource::Website => "website",
+                    _ => "AI assistant",
+                };
+                Some((
+                    r.owner.id.clone(),
+                    "lead_routed",
+                    format!("New {what} lead routed to you: {}", new.name),
+                ))
+            }
+            _ => None,
+        };
+        if let Some((user_id, kind, text)) = note {
+            self.notifications.push(NotificationRow {
+                id: secrets::new_id(),
+                account_id: account_id.to_owned(),
+                user_id,
+                kind,
+                lead_id: id.clone(),
+                text,
+                created_at: self.now,
+            });
+        }
+        self.leads.push(LeadRow {
+            id: id.clone(),
+            account_id: account_id.to_owned(),
+            name: new.name,
+            email: new.email,
+            phone: new.phone,
+            company: new.company,
+            notes: new.notes,
+            source: new.source,
+            owner_id,
+            created_by: creator.map(|u| u.id.clone()),
+            routing: receipt.as_ref().map(|r| Routing {
+                strategy: r.strategy.as_str().to_owned(),
+                seq: r.seq,
+                reason: r.reason.clone(),
+            }),
+            receipt: receipt
+                .as_ref()
+                .map(|r| serde_json::to_string(r).unwrap_or_default()),
+            created_at: self.now,
+        });
+        Ok((id, receipt))
+    }
+
+    /// The lead an `Idempotency-Key` already produced within 24 hours, in this batch or
+    /// before it. Call while holding the account's routing lock.
+    pub(crate) async fn repeated(
+        &self,
+        tx: &mut Conn,
+        account_id: &str,
+        key: &str,
+        since: i64,
+    ) -> Result<Option<String>> {
+        if let Some(id) = self.keys.get(&(account_id.to_owned(), key.to_owned())) {
+            return Ok(Some(id.clone()));
+        }
+        Ok(website::idempotent_lead(tx, account_id, key, since).await?)
+    }
+
+    pub(crate) fn remember_key(&mut self, account_id: &str, key: &str, lead_id: &str) {
+        self.keys
+            .insert((account_id.to_owned(), key.to_owned()), lead_id.to_owned());
+    }
+
+    /// Writes everything planned, in the caller's transaction.
+    pub(crate) async fn write(self, tx: &mut Conn) -> Result<()> {
+        intake::insert_leads(tx, &self.leads).await?;
+        intake::insert_events(tx, &self.events).await?;
+        intake::insert_notifications(tx, &self.notifications).await?;
+        // In (account, member) order, so two transactions never wait on each other's rows.
+        for ((account_id, user_id), (open, last_seq)) in &self.members {
+            intake::add_to_member(tx, account_id, user_id, *open, *last_seq).await?;
+        }
+        for (account_id, router) in &self.routers {
+            router.save(tx, account_id).await?;
+        }
+        for ((account_id, key), lead_id) in &self.keys {
+            website::remember_key(tx, account_id, key, lead_id, self.now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts one new lead in the caller's transaction (a batch of one) and reads it back.
+pub(crate) async fn insert_new(
+    db: &Db,
+    tx: &mut Conn,
+    account_id: &str,
+    creator: Option<&User>,
+    new: ValidLead,
+    owner: Option<User>,
+    now: i64,
+) -> Result<(Lead, Option<Receipt>)> {
+    let mut batch = Batch::new(now);
+    let (id, receipt) = batch.add(db, tx, account_id, creator, new, owner).await?;
+    batch.write(tx).await?;
+    let lead = leads::get(tx, account_id, &id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((lead, receipt))
+}
