@@ -294,36 +294,44 @@ pub(crate) async fn check_rate(
     Ok(())
 }
 
-/// A website submission that passed every check that needs no transaction.
+/// A website submission that passed every check that needs no transaction. Its key is
+/// looked up in the transaction that stores it, so a key rotated meanwhile is refused.
 #[derive(Debug, Clone)]
 pub struct Accepted {
-    pub account_id: String,
+    pub form_key: String,
     pub lead: ValidLead,
     pub address: String,
     pub idempotency_key: Option<String>,
     pub rate_limit: u32,
 }
 
-/// Finds the form and validates the submission. `None` when the honeypot was filled in
-/// (answered like a success, stored nowhere).
+/// Validates a submission. `None` when the honeypot was filled in (answered like a
+/// success, stored nowhere). A refused submission is checked against the key first, so an
+/// unknown key is `NotFound` whatever was sent; a good one reads nothing here.
 pub async fn prepare(
     db: &Db,
     form_key: &str,
     sub: &Submission,
     caller: Caller<'_>,
 ) -> Result<Option<Accepted>> {
-    let form = public_form(db, form_key).await?;
-    tracing::Span::current().record("account_id", form.account_id.as_str());
-    if sub
+    let honeypot = sub
         .honeypot
         .as_deref()
-        .is_some_and(|h| !h.trim().is_empty())
-    {
-        return Ok(None);
-    }
+        .is_some_and(|h| !h.trim().is_empty());
+    let lead = match validate(sub) {
+        Ok(lead) if !honeypot => lead,
+        checked => {
+            public_form(db, form_key).await?;
+            return if honeypot {
+                Ok(None)
+            } else {
+                checked.map(|_| None)
+            };
+        }
+    };
     Ok(Some(Accepted {
-        lead: validate(sub)?,
-        account_id: form.account_id,
+        form_key: form_key.to_owned(),
+        lead,
         address: caller.address.to_owned(),
         idempotency_key: caller.idempotency_key.map(str::to_owned),
         rate_limit: caller.rate_limit,
@@ -338,7 +346,8 @@ pub(crate) async fn accept(
     batch: &mut Batch,
     sub: &Accepted,
 ) -> Result<Outcome> {
-    let (account_id, now) = (sub.account_id.as_str(), batch.now());
+    let account_id = batch.account_of(tx, &sub.form_key).await?;
+    let (account_id, now) = (account_id.as_str(), batch.now());
     check_rate(db, tx, account_id, &sub.address, sub.rate_limit, now).await?;
     if let Some(key) = &sub.idempotency_key {
         // Under the account's routing lock, so the same key raced from many requests (on
@@ -373,7 +382,7 @@ pub async fn submit_accepted(db: &Db, sub: &Accepted) -> Result<Outcome> {
 /// A website submission, one lead per transaction. The server sends the form's leads
 /// through the group-commit [`writer`](super::intake::writer) instead; this path is the
 /// benchmark's ceiling and the writer's fallback.
-#[tracing::instrument(skip_all, fields(account_id))]
+#[tracing::instrument(skip_all)]
 pub async fn submit(
     db: &Db,
     form_key: &str,

@@ -7,9 +7,10 @@ use super::Conn;
 use super::leads::{Routing, search_text};
 use crate::domain::lead::LeadSource;
 
-/// Rows per statement: a handful of statement shapes (so they stay prepared) and well under
-/// either backend's limit on bound values.
-const CHUNK: usize = 64;
+/// Rows per statement: a handful of statement shapes (so they stay prepared), and few
+/// enough bound values that SQLite's name lookup per value (linear in their number) stays
+/// cheap.
+const CHUNK: usize = 16;
 
 pub struct LeadRow {
     pub id: String,

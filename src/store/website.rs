@@ -62,6 +62,14 @@ pub async fn by_key(conn: &mut Conn, form_key: &str) -> sqlx::Result<Option<Webs
     r.as_ref().map(from_row).transpose()
 }
 
+/// The account a form key belongs to.
+pub async fn account_of_key(conn: &mut Conn, form_key: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT account_id FROM website_forms WHERE form_key = $1")
+        .bind(form_key)
+        .fetch_optional(conn)
+        .await
+}
+
 pub async fn set_key(
     conn: &mut Conn,
     account_id: &str,

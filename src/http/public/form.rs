@@ -186,9 +186,12 @@ pub async fn submit(
                 response
             }
             Kind::Form => {
-                let allowed = match website::public_form(&state.db, &form_key).await {
-                    Ok(form) => form.allowed_redirects,
-                    Err(_) => Vec::new(),
+                let allowed = match &redirect {
+                    Some(_) => match website::public_form(&state.db, &form_key).await {
+                        Ok(form) => form.allowed_redirects,
+                        Err(_) => Vec::new(),
+                    },
+                    None => Vec::new(),
                 };
                 match redirect.filter(|r| website::redirect_allowed(r, &allowed)) {
                     Some(to) => Redirect::to(&to).into_response(),

@@ -40,6 +40,8 @@ pub(crate) struct Batch {
     members: BTreeMap<(String, String), (i64, Option<i64>)>,
     /// (account, Idempotency-Key) -> lead, for keys first used in this batch.
     keys: BTreeMap<(String, String), String>,
+    /// Website form key -> its account, `None` for a key that does not exist.
+    forms: HashMap<String, Option<String>>,
 }
 
 impl Batch {
@@ -52,11 +54,26 @@ impl Batch {
             notifications: Vec::new(),
             members: BTreeMap::new(),
             keys: BTreeMap::new(),
+            forms: HashMap::new(),
         }
     }
 
     pub(crate) fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The account of a website form key, looked up once per batch; `NotFound` for a key
+    /// that does not exist (or was rotated away).
+    pub(crate) async fn account_of(&mut self, tx: &mut Conn, form_key: &str) -> Result<String> {
+        if !self.forms.contains_key(form_key) {
+            let account = website::account_of_key(tx, form_key).await?;
+            self.forms.insert(form_key.to_owned(), account);
+        }
+        self.forms
+            .get(form_key)
+            .cloned()
+            .flatten()
+            .ok_or(Error::NotFound)
     }
 
     async fn router(&mut self, db: &Db, tx: &mut Conn, account_id: &str) -> Result<&mut Router> {

@@ -60,7 +60,7 @@ impl Writer {
 
     /// A website submission: checked here, then stored with whatever else is waiting.
     /// Answers once the lead's transaction is durable.
-    #[tracing::instrument(skip_all, fields(account_id))]
+    #[tracing::instrument(skip_all)]
     pub async fn submit(
         &self,
         form_key: &str,
@@ -132,15 +132,22 @@ async fn commit(db: Db, jobs: Vec<Job>) {
 /// limit is an answer), or the error that rolled the whole batch back.
 async fn store_batch(db: &Db, subs: &[&Accepted]) -> Result<Vec<Result<Outcome>>> {
     let mut tx = db.begin_write().await?;
+    let mut batch = Batch::new(now_ms());
     // Every account's routing lock first, in one order, so two processes' batches cannot
-    // deadlock.
-    let mut accounts: Vec<&str> = subs.iter().map(|s| s.account_id.as_str()).collect();
+    // deadlock. An unknown key is answered when its turn comes.
+    let mut accounts = Vec::new();
+    for sub in subs {
+        match batch.account_of(&mut tx, &sub.form_key).await {
+            Ok(account_id) => accounts.push(account_id),
+            Err(Error::NotFound) => {}
+            Err(err) => return Err(err),
+        }
+    }
     accounts.sort_unstable();
     accounts.dedup();
-    for account_id in accounts {
+    for account_id in &accounts {
         db.lock_routing(&mut tx, account_id).await?;
     }
-    let mut batch = Batch::new(now_ms());
     let mut outcomes = Vec::with_capacity(subs.len());
     for sub in subs {
         match website::accept(db, &mut tx, &mut batch, sub).await {
