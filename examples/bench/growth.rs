@@ -1,0 +1,99 @@
+//! Measurement 3: routing cost as the account grows. An account with 100 Sales reps and a
+//! thousand leads, then one with a million (made by the generator): the time per lead to
+//! create and route 5,000 leads one at a time under balanced routing, in-process through
+//! the one-lead-per-transaction path with the durable settings.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use leadroute::store::Db;
+use serde_json::json;
+
+use crate::api::{Api, OWNER_EMAIL};
+use crate::report::{Report, Status, thousands};
+use crate::server::{self, Server};
+use crate::{Config, ceiling, generate};
+
+const REPS: u64 = 100;
+const SMALL: u64 = 1_000;
+const ROUTED: u64 = 5_000;
+
+/// A generated account, ready to be written to and read from.
+pub struct Grown {
+    pub url: String,
+    form_key: String,
+}
+
+pub async fn run(config: &Config, report: &mut Report) -> Result<Grown> {
+    let small = grow(config, report, "grow-small", SMALL).await?;
+    let small_us = route_leads(&small).await?;
+    let big = grow(config, report, "grow-big", config.leads).await?;
+    let big_us = route_leads(&big).await?;
+    let ratio = big_us / small_us;
+    report.row(
+        format!(
+            "Routing cost per lead ({} reps, balanced): {} / {} leads",
+            REPS,
+            thousands(SMALL),
+            thousands(config.leads)
+        ),
+        format!("{small_us:.0} / {big_us:.0} µs, ratio {ratio:.2}"),
+        "ratio <= 1.25",
+        Status::target(ratio <= 1.25),
+    );
+    report.record(
+        "routing_cost",
+        json!({"reps": REPS, "routed": ROUTED, "small_leads": SMALL, "small_us_per_lead": small_us,
+               "big_leads": config.leads, "big_us_per_lead": big_us, "ratio": ratio}),
+    );
+    Ok(big)
+}
+
+/// A fresh database with an account made through the API (so the Owner's password hash is
+/// real), grown by the generator to `leads` leads, then checked.
+async fn grow(config: &Config, report: &mut Report, name: &str, leads: u64) -> Result<Grown> {
+    let url = config.sqlite_url(name);
+    // Starting the server creates the schema with every migration.
+    let server = Server::start(&config.server, &url, &[])?;
+    let api = Api::new(&server.base)?;
+    let (_, owner) = api.signup(OWNER_EMAIL).await?;
+    let form_key = api.form_key(&owner).await?;
+    server.stop()?;
+
+    let started = Instant::now();
+    let steps = generate::account(&url, &owner.id, REPS, leads).await?;
+    let generated = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let checked = server::check(&config.server, &url);
+    let check_secs = started.elapsed().as_secs_f64();
+    let size_mb = std::fs::metadata(config.sqlite_path(name))?.len() as f64 / 1e6;
+    report.row(
+        format!(
+            "Generator: {} reps + {} leads, then leadroute check",
+            REPS,
+            thousands(leads)
+        ),
+        format!("{generated:.1} s, check {check_secs:.1} s, file {size_mb:.0} MB"),
+        "check clean",
+        Status::check(checked.is_ok()),
+    );
+    report.record(
+        &format!("generator_{name}"),
+        json!({"leads": leads, "secs": generated, "check_secs": check_secs, "file_mb": size_mb,
+               "steps": steps.iter().map(|(what, secs)| json!({"step": what, "secs": secs})).collect::<Vec<_>>()}),
+    );
+    checked?;
+    Ok(Grown { url, form_key })
+}
+
+/// Microseconds per lead over `ROUTED` leads created one after another.
+async fn route_leads(grown: &Grown) -> Result<f64> {
+    let db = Db::connect(&grown.url).await?;
+    let started = Instant::now();
+    for _ in 0..ROUTED {
+        ceiling::submit_one(&db, &grown.form_key).await?;
+    }
+    let us = started.elapsed().as_secs_f64() * 1e6 / ROUTED as f64;
+    db.pool.close().await;
+    Ok(us)
+}
