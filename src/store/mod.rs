@@ -31,10 +31,15 @@ pub enum Backend {
     Postgres,
 }
 
-/// The shared database handle: a pool and which backend it talks to.
+/// The shared database handle: a pool for reads, the connection(s) writes take, and which
+/// backend it talks to.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
+    /// Where write transactions run. On SQLite one connection: the file has one writer at a
+    /// time anyway, and a connection that alone writes keeps its page cache (any connection
+    /// that sees another's commit throws its cache away). On PostgreSQL the same pool.
+    writer: AnyPool,
     pub backend: Backend,
 }
 
@@ -44,37 +49,48 @@ impl Db {
         let (backend, url) = normalise_url(url)?;
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        let pool = match backend {
+        match backend {
             Backend::Sqlite => {
-                pool_options
-                    .max_connections(8)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // Durable commits, enforced references, and waiting (not failing)
-                            // while another connection or process holds the write lock.
-                            conn.execute(
-                                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 30000;",
-                            )
-                            .await?;
-                            Ok(())
+                let sqlite = |size: u32| {
+                    pool_options
+                        .clone()
+                        .max_connections(size)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // Durable commits, enforced references, and waiting (not
+                                // failing) while another process holds the write lock.
+                                conn.execute(
+                                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                                     PRAGMA busy_timeout = 30000;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
                         })
-                    })
-                    .connect_with(options)
-                    .await?
+                        .connect_with(options.clone())
+                };
+                let writer = sqlite(1).await?;
+                // WAL is a property of the file: set once, every later connection sees it.
+                writer.execute("PRAGMA journal_mode = WAL").await?;
+                let pool = sqlite(8).await?;
+                Ok(Self {
+                    pool,
+                    writer,
+                    backend,
+                })
             }
             Backend::Postgres => {
-                pool_options
+                let pool = pool_options
                     .max_connections(16)
                     .connect_with(options)
-                    .await?
+                    .await?;
+                Ok(Self {
+                    writer: pool.clone(),
+                    pool,
+                    backend,
+                })
             }
-        };
-        if backend == Backend::Sqlite {
-            // WAL is a property of the file: set once, every later connection sees it.
-            pool.execute("PRAGMA journal_mode = WAL").await?;
         }
-        Ok(Self { pool, backend })
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
@@ -90,8 +106,8 @@ impl Db {
     /// so a transaction that reads and then writes never fails half-way with SQLITE_BUSY.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
     }
 
