@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::Conn;
+use super::{Backend, Conn};
 use crate::domain::lead::{LeadSource, LeadStatus};
 
 /// (id, name) of a member a lead points at.
@@ -42,6 +42,23 @@ impl Lead {
     }
 }
 
+/// The columns `from_row` reads (lead `l`, owner `o`, creator `c`).
+macro_rules! lead_columns {
+    () => {
+        " l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
+         l.source, l.owner_id, o.name AS owner_name, l.created_by, c.name AS creator_name, \
+         l.created_at, l.updated_at, l.routing_strategy, l.routing_seq, l.routing_reason "
+    };
+}
+
+/// The owner and creator of lead `l`, for `lead_columns!`.
+macro_rules! lead_people {
+    () => {
+        "LEFT JOIN users o ON o.id = l.owner_id AND o.account_id = l.account_id \
+         LEFT JOIN users c ON c.id = l.created_by AND c.account_id = l.account_id "
+    };
+}
+
 macro_rules! lead_select {
     () => {
         lead_select!("")
@@ -50,12 +67,9 @@ macro_rules! lead_select {
         concat!(
             "SELECT ",
             $extra,
-            " l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
-         l.source, l.owner_id, o.name AS owner_name, l.created_by, c.name AS creator_name, \
-         l.created_at, l.updated_at, l.routing_strategy, l.routing_seq, l.routing_reason \
-         FROM leads l \
-         LEFT JOIN users o ON o.id = l.owner_id AND o.account_id = l.account_id \
-         LEFT JOIN users c ON c.id = l.created_by AND c.account_id = l.account_id "
+            lead_columns!(),
+            "FROM leads l ",
+            lead_people!()
         )
     };
 }
@@ -133,70 +147,303 @@ pub struct ListFilter {
     pub owner: OwnerFilter,
     pub status: Option<LeadStatus>,
     pub source: Option<LeadSource>,
-    /// Lower-cased text to find in name, email or company.
+    /// Lower-cased text to find in name, email or company (a substring, as `LIKE '%q%'`).
     pub q: Option<String>,
     /// Keyset position: only leads older than this (created_at, id).
     pub before: Option<(i64, String)>,
     pub limit: i64,
 }
 
-/// Leads newest first. The SQL is built for the filters given, so each shape of query can
-/// use its index (no OFFSET, no `$n IS NULL OR ...` that defeats the planner).
+/// How `list` finds a page: the statement `list_sql` builds for a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListPlan {
+    /// Walk one index newest first, test each lead against the filters and stop after
+    /// `limit` matches: the plan for every list without a search, and for a search whose
+    /// matches are dense among the newest leads.
+    Walk,
+    /// How many of the first `PROBE_ROWS` leads the walk would visit match `q` (`hits`, up
+    /// to `limit`: it stops there) and, if fewer than `limit` do, how many leads the walk
+    /// would visit (`visited`, up to `PROBE_ROWS`): decides between `Walk` and `Search` on
+    /// SQLite.
+    Probe,
+    /// Find `q` through the trigram index: the plan for a term too rare to meet soon on a
+    /// walk. On SQLite the FTS5 index hands out matches newest first and the page is cut
+    /// from them; on PostgreSQL the planner chooses between the GIN index and the walk.
+    Search,
+}
+
+/// How many leads a search walks before it asks the trigram index instead: a term found
+/// `limit` times among them is cheaper to find by walking on.
+pub const PROBE_ROWS: i64 = 1000;
+
+/// A value bound to a `list_sql` statement, for `$1`, `$2`, ... in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// Whether the trigram index can answer `q`: it needs three characters (one trigram), and
+/// a NUL would end the full-text query early (the LIKE walk keeps today's meaning for it).
+pub fn searchable(q: &str) -> bool {
+    q.chars().nth(2).is_some() && !q.contains('\0')
+}
+
+/// The SQL of one list plan and its arguments. One builder for every shape, so each shape
+/// gets exactly one index to walk, chosen here rather than left to the planner:
+/// - the owner index (account, owner, created_at, id) when an owner or "nobody" is asked for,
+/// - else the source index when a source is asked for, else the status index, else
+///   leads_newest (account, created_at, id);
+/// - the other filters are written as `(column || '') = $n`, which no index serves, so
+///   neither SQLite (without statistics) nor PostgreSQL can pick a worse index for them;
+/// - the cursor is a row value, `(created_at, id) < ($a, $b)`: a range on the walked
+///   index, so a page deep in the chain starts where it should instead of counting there.
+///
+/// `Search` runs on the trigram index: on SQLite the FTS5 table leads_search, whose rowid
+/// is `created_at << 21 | (lead rowid & 0x1FFFFF)` (migration 0009), read newest first;
+/// on PostgreSQL the pg_trgm GIN index on search_text, when the planner judges it cheaper.
+pub fn list_sql(
+    backend: Backend,
+    plan: ListPlan,
+    account_id: &str,
+    filter: &ListFilter,
+) -> (String, Vec<Arg>) {
+    let mut args = vec![Arg::Text(account_id.to_owned())];
+    let mut slot = |arg: Arg| {
+        args.push(arg);
+        format!("${}", args.len())
+    };
+    // Which index the walk takes; the filters it does not cover are kept off the others.
+    let by_owner = filter.owner != OwnerFilter::Anyone;
+    let by_source = !by_owner && filter.source.is_some();
+    let by_status = !by_owner && !by_source && filter.status.is_some();
+    let mut filters = String::new();
+    match &filter.owner {
+        OwnerFilter::Anyone => {}
+        OwnerFilter::Nobody => filters.push_str(" AND l.owner_id IS NULL"),
+        OwnerFilter::Member(id) => {
+            let s = slot(Arg::Text(id.clone()));
+            filters.push_str(&format!(" AND l.owner_id = {s}"));
+        }
+    }
+    if let Some(source) = filter.source {
+        let column = if by_source {
+            "l.source"
+        } else {
+            "(l.source || '')"
+        };
+        let s = slot(Arg::Text(source.as_str().to_owned()));
+        filters.push_str(&format!(" AND {column} = {s}"));
+    }
+    if let Some(status) = filter.status {
+        let column = if by_status {
+            "l.status"
+        } else {
+            "(l.status || '')"
+        };
+        let s = slot(Arg::Text(status.as_str().to_owned()));
+        filters.push_str(&format!(" AND {column} = {s}"));
+    }
+    let mut cursor = String::new();
+    let mut cursor_at = None;
+    if let Some((at, id)) = &filter.before {
+        let (a, b) = (slot(Arg::Int(*at)), slot(Arg::Text(id.clone())));
+        cursor = format!(" AND (l.created_at, l.id) < ({a}, {b})");
+        cursor_at = Some((a, b));
+    }
+    let q = filter.q.as_deref().filter(|q| !q.is_empty());
+    let search = plan == ListPlan::Search && q.is_some_and(searchable);
+    // The pattern that decides what matches q, in every plan: `LIKE '%q%'` with q's
+    // wildcards escaped. The walk writes it as `(search_text || '') LIKE`, which no index
+    // serves: a walk runs when walking is right (q too short for a trigram, or found common
+    // by the probe), and PostgreSQL must not trade it for a scan of the whole trigram index.
+    let pattern = q.map(|q| slot(Arg::Text(like_pattern(q))));
+    let like = pattern
+        .as_ref()
+        .map(|p| format!(" AND (l.search_text || '') LIKE {p} ESCAPE '\\'"))
+        .unwrap_or_default();
+    let order = " ORDER BY l.created_at DESC, l.id DESC";
+    let sql = match plan {
+        ListPlan::Probe => {
+            let rows = slot(Arg::Int(PROBE_ROWS));
+            let limit = slot(Arg::Int(filter.limit));
+            let test = like.strip_prefix(" AND ").unwrap_or("1 = 1");
+            let walk = format!(
+                "FROM leads l WHERE l.account_id = $1{filters}{cursor}{order} LIMIT {rows}"
+            );
+            // Stops at the `limit`-th match; only when there are fewer does it count the
+            // leads the walk would visit (with no LIKE, from the index where it can).
+            format!(
+                "SELECT x.hits AS hits, CASE WHEN x.hits < {limit} \
+                 THEN (SELECT count(*) FROM (SELECT 1 AS one {walk}) v) ELSE {rows} END AS visited \
+                 FROM (SELECT count(*) AS hits FROM (SELECT 1 AS one FROM \
+                 (SELECT CASE WHEN {test} THEN 1 ELSE 0 END AS hit {walk}) w \
+                 WHERE w.hit = 1 LIMIT {limit}) y) x"
+            )
+        }
+        ListPlan::Search if search && backend == Backend::Sqlite => {
+            let term = slot(Arg::Text(fts_query(q.unwrap_or_default())));
+            let limit = slot(Arg::Int(filter.limit));
+            // The cursor bounds the index entries (at or below its millisecond); the row
+            // value, written so that no index takes it for a range to walk, decides ties.
+            let (below, cursor) = match &cursor_at {
+                Some((a, b)) => (
+                    format!(" AND f.rowid < (({a} + 1) << 21)"),
+                    format!(" AND (+l.created_at, +l.id) < ({a}, {b})"),
+                ),
+                None => (String::new(), String::new()),
+            };
+            // Each entry leads back to its lead through (account_id, created_at) and the low
+            // bits of the lead's rowid; the LIKE keeps the leads that hold q's trigrams in
+            // another order out.
+            let matches = |from: &str| {
+                format!(
+                    "SELECT l.rowid AS r, l.created_at AS at \
+                     FROM leads_search f CROSS JOIN leads l \
+                     WHERE f.leads_search MATCH {term}{from}{below} AND l.account_id = $1 \
+                     AND l.created_at = (f.rowid >> 21) \
+                     AND (l.rowid & 2097151) = (f.rowid & 2097151){filters}{like}{cursor}"
+                )
+            };
+            // The first `limit` matches in index order (newest millisecond first) hold every
+            // match newer than the millisecond they reach back to, and some of that
+            // millisecond's; with the rest of that millisecond's (`edge`) they hold the page,
+            // which is cut from them in (created_at, id) order.
+            let first = matches("");
+            let edge = matches(
+                " AND f.rowid >= ((SELECT min(h.at) FROM hits h) << 21) \
+                 AND f.rowid < (((SELECT min(h.at) FROM hits h) + 1) << 21)",
+            );
+            format!(
+                concat!(
+                    "WITH hits AS MATERIALIZED ({first} ORDER BY f.rowid DESC LIMIT {limit}), \
+                     edge AS ({edge}) SELECT",
+                    lead_columns!(),
+                    "FROM leads l ",
+                    lead_people!(),
+                    "WHERE l.rowid IN (SELECT r FROM hits UNION SELECT r FROM edge){order} \
+                     LIMIT {limit}"
+                ),
+                first = first,
+                edge = edge,
+                order = order,
+                limit = limit
+            )
+        }
+        ListPlan::Search if search => {
+            // PostgreSQL: the plain LIKE, which the pg_trgm GIN index serves. `list` runs it
+            // planned for its own pattern, and PostgreSQL's statistics of search_text tell
+            // a rare term (the trigram index, then a sort) from a common one (the walk).
+            let pattern = pattern.unwrap_or_default();
+            let limit = slot(Arg::Int(filter.limit));
+            format!(
+                concat!(
+                    lead_select!(),
+                    "WHERE l.account_id = $1{filters} AND l.search_text LIKE {pattern} \
+                     ESCAPE '\\'{cursor}{order} LIMIT {limit}"
+                ),
+                filters = filters,
+                pattern = pattern,
+                cursor = cursor,
+                order = order,
+                limit = limit
+            )
+        }
+        ListPlan::Walk | ListPlan::Search => {
+            let limit = slot(Arg::Int(filter.limit));
+            format!(
+                concat!(
+                    lead_select!(),
+                    "WHERE l.account_id = $1{filters}{like}{cursor}{order} LIMIT {limit}"
+                ),
+                filters = filters,
+                like = like,
+                cursor = cursor,
+                order = order,
+                limit = limit
+            )
+        }
+    };
+    (sql, args)
+}
+
+/// `%q%` with LIKE's wildcards and escape character taken literally.
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The full-text query for q on leads_search: every lead whose text holds q's trigrams
+/// (taken three characters apart, plus the last; each quoted as an FTS5 string, so no
+/// character of q is syntax). The index keeps no positions, so this narrows and the LIKE
+/// decides.
+fn fts_query(q: &str) -> String {
+    let chars: Vec<char> = q.chars().collect();
+    let last = chars.len().saturating_sub(3);
+    let mut trigrams: Vec<String> = Vec::new();
+    for start in (0..last).step_by(3).chain([last]) {
+        let trigram: String = chars[start..(start + 3).min(chars.len())].iter().collect();
+        let quoted = format!("\"{}\"", trigram.replace('"', "\"\""));
+        if !trigrams.contains(&quoted) {
+            trigrams.push(quoted);
+        }
+    }
+    trigrams.join(" AND ")
+}
+
+fn bound(
+    sql: String,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    args.into_iter()
+        .fold(sqlx::query(AssertSqlSafe(sql)), |query, arg| match arg {
+            Arg::Text(text) => query.bind(text),
+            Arg::Int(n) => query.bind(n),
+        })
+}
+
+/// Leads newest first, `filter.limit` at most. Without a search (or with a q of fewer than
+/// three characters, which no trigram can narrow) this is one walk of the index `list_sql`
+/// picks.
+///
+/// A search on SQLite first probes the newest `PROBE_ROWS` leads of that walk: if they
+/// hold a page of matches (or are all there is), walking is the cheapest way; otherwise the
+/// term is rare among recent leads and the FTS5 index finds it, newest first. A search on
+/// PostgreSQL is one statement planned for its own pattern (not a prepared statement's
+/// generic plan, which would have to guess how common every pattern is), so the planner's
+/// statistics choose between the trigram index and the walk.
 pub async fn list(
     conn: &mut Conn,
     account_id: &str,
     filter: &ListFilter,
 ) -> sqlx::Result<Vec<Lead>> {
-    let mut sql = String::from(lead_select!());
-    sql.push_str("WHERE l.account_id = $1");
-    let mut texts: Vec<String> = vec![account_id.to_owned()];
-    let mut arg = |sql: &mut String, clause: &str, value: String| {
-        texts.push(value);
-        sql.push_str(&clause.replace('?', &format!("${}", texts.len())));
+    let backend = if conn.backend_name() == "PostgreSQL" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
     };
-    match &filter.owner {
-        OwnerFilter::Anyone => {}
-        OwnerFilter::Nobody => sql.push_str(" AND l.owner_id IS NULL"),
-        OwnerFilter::Member(id) => arg(&mut sql, " AND l.owner_id = ?", id.clone()),
-    }
-    if let Some(status) = filter.status {
-        arg(&mut sql, " AND l.status = ?", status.as_str().to_owned());
-    }
-    if let Some(source) = filter.source {
-        arg(&mut sql, " AND l.source = ?", source.as_str().to_owned());
-    }
-    if let Some(q) = &filter.q {
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        arg(
-            &mut sql,
-            " AND l.search_text LIKE ? ESCAPE '\\'",
-            format!("%{escaped}%"),
-        );
-    }
-    let before_at = filter.before.as_ref().map(|(at, _)| *at);
-    if let Some((_, id)) = &filter.before {
-        texts.push(id.clone());
-        let (at, id) = (texts.len() + 1, texts.len());
-        sql.push_str(&format!(
-            " AND (l.created_at < ${at} OR (l.created_at = ${at} AND l.id < ${id}))"
-        ));
-    }
-    let limit_slot = texts.len() + 1 + usize::from(before_at.is_some());
-    sql.push_str(&format!(
-        " ORDER BY l.created_at DESC, l.id DESC LIMIT ${limit_slot}"
-    ));
-
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for text in texts {
-        query = query.bind(text);
-    }
-    if let Some(at) = before_at {
-        query = query.bind(at);
-    }
-    let rows = query.bind(filter.limit).fetch_all(conn).await?;
+    let search = filter.q.as_deref().is_some_and(searchable);
+    let plan = match backend {
+        Backend::Sqlite if search => {
+            let (sql, args) = list_sql(backend, ListPlan::Probe, account_id, filter);
+            let probe = bound(sql, args).fetch_one(&mut *conn).await?;
+            let visited: i64 = probe.try_get("visited")?;
+            let hits: i64 = probe.try_get("hits")?;
+            if visited == PROBE_ROWS && hits < filter.limit {
+                ListPlan::Search
+            } else {
+                ListPlan::Walk
+            }
+        }
+        Backend::Postgres if search => ListPlan::Search,
+        _ => ListPlan::Walk,
+    };
+    let (sql, args) = list_sql(backend, plan, account_id, filter);
+    let query = bound(sql, args).persistent(!(backend == Backend::Postgres && search));
+    let rows = query.fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -344,4 +591,22 @@ pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::R
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fts_query, like_pattern, searchable};
+
+    #[test]
+    fn search_terms_are_literal_in_both_syntaxes() {
+        assert!(!searchable("ab") && !searchable("é!") && searchable("abc"));
+        assert!(searchable("äöü") && !searchable("a\0bc"));
+        assert_eq!(fts_query("abc"), r#""abc""#);
+        assert_eq!(fts_query("abcd"), r#""abc" AND "bcd""#);
+        assert_eq!(fts_query("abcdefg"), r#""abc" AND "def" AND "efg""#);
+        assert_eq!(fts_query("aaaaaa"), r#""aaa""#);
+        assert_eq!(fts_query(r#"o"n*"#), r#""o""n" AND """n*""#);
+        assert_eq!(fts_query("äöüß"), r#""äöü" AND "öüß""#);
+        assert_eq!(like_pattern(r"1%_\"), r"%1\%\_\\%");
+    }
 }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "assistant", "0006_assistant"),
     migration!(7, "password_resets", "0007_password_resets"),
     migration!(8, "check_indexes", "0008_check_indexes"),
+    migration!(9, "lead_search", "0009_lead_search"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

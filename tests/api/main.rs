@@ -15,6 +15,7 @@ mod crash;
 mod intake;
 mod lead_pages;
 mod leads;
+mod list_scale;
 mod ops;
 mod pages;
 mod processes;
