@@ -95,6 +95,14 @@ const INVARIANTS: &[(&str, &str)] = &[
 pub async fn run(db: &Db) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
     let mut conn = db.conn().await?;
+    if db.backend == super::Backend::Postgres {
+        // The per-lead checks are correlated subqueries: without fresh statistics (right
+        // after a burst of leads, before autovacuum has looked) PostgreSQL may plan them
+        // as a scan per lead, which made `check` take minutes at tens of thousands of leads.
+        sqlx::query("ANALYZE leads, lead_events, notifications, users")
+            .execute(&mut *conn)
+            .await?;
+    }
     for (rule, query) in INVARIANTS {
         let rows: Vec<String> = sqlx::query_scalar(*query).fetch_all(&mut *conn).await?;
         if !rows.is_empty() {
