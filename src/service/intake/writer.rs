@@ -2,7 +2,7 @@
 //! per process takes everything waiting, routes it lead by lead in arrival order inside one
 //! transaction, commits once (one durable sync for the whole batch) and only then answers
 //! each request. While a batch commits the next one gathers, so the batch grows with the
-//! load and an idle server answers a lone lead at once.
+//! load; a lone lead waits only a few scheduler turns.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
