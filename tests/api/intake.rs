@@ -8,7 +8,9 @@ use leadroute::service::website::{Caller, Outcome, Submission};
 use serde_json::json;
 
 use crate::helpers::{Member, TestApp};
-use crate::processes::{Server, drop_postgres_database, empty_postgres_database, post_json};
+use crate::processes::{
+    Server, acme_with_three_reps, drop_postgres_database, empty_postgres_database,
+};
 
 crate::backend_tests!(
     concurrent_submissions_share_commits_and_route_in_arrival_order,
@@ -310,32 +312,8 @@ async fn website_leads_on_two_postgres_servers_route_in_one_order() {
         let b = s.spawn(|| Server::start_with_env(&url, &env));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let (_, signup) = post_json(
-        &a.base,
-        "/api/v1/signup",
-        None,
-        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
-    )
-    .await;
+    let (signup, team) = acme_with_three_reps(&a.base, &b.base).await;
     let token = signup["token"].as_str().unwrap().to_owned();
-    let mut team = vec![signup["user"]["id"].as_str().unwrap().to_owned()];
-    for i in 0..3 {
-        let (_, invite) = post_json(
-            &a.base,
-            "/api/v1/team/invitations",
-            Some(&token),
-            json!({"email": format!("rep{i}@acme.io"), "name": format!("Rep {i}"), "role": "sales"}),
-        )
-        .await;
-        let accept = format!(
-            "/api/v1/invitations/{}/accept",
-            invite["invitation"]["token"].as_str().unwrap()
-        );
-        let (status, rep) =
-            post_json(&b.base, &accept, None, json!({"password": "password123"})).await;
-        assert_eq!(status, 201);
-        team.push(rep["user"]["id"].as_str().unwrap().to_owned());
-    }
     let client = reqwest::Client::new();
     let r = client
         .put(format!("{}/api/v1/routing", a.base))

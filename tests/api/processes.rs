@@ -329,6 +329,37 @@ async fn two_servers_share_one_postgres_database() {
     drop_postgres_database(&name).await;
 }
 
+/// Signs up Acme on server `a` and adds three Sales reps, each invited on `a` and accepted
+/// on `b`: the sign-up answer and the team's ids in team order (Owner first).
+pub(crate) async fn acme_with_three_reps(a: &str, b: &str) -> (Value, Vec<String>) {
+    let (_, signup) = post_json(
+        a,
+        "/api/v1/signup",
+        None,
+        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
+    )
+    .await;
+    let token = signup["token"].as_str().unwrap().to_owned();
+    let mut team = vec![signup["user"]["id"].as_str().unwrap().to_owned()];
+    for i in 0..3 {
+        let (_, invite) = post_json(
+            a,
+            "/api/v1/team/invitations",
+            Some(&token),
+            json!({"email": format!("rep{i}@acme.io"), "name": format!("Rep {i}"), "role": "sales"}),
+        )
+        .await;
+        let accept = format!(
+            "/api/v1/invitations/{}/accept",
+            invite["invitation"]["token"].as_str().unwrap()
+        );
+        let (status, rep) = post_json(b, &accept, None, json!({"password": "password123"})).await;
+        assert_eq!(status, 201);
+        team.push(rep["user"]["id"].as_str().unwrap().to_owned());
+    }
+    (signup, team)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routing_decisions_are_serialised_across_two_postgres_servers() {
     let Some((url, name)) = empty_postgres_database().await else {
@@ -339,32 +370,8 @@ async fn routing_decisions_are_serialised_across_two_postgres_servers() {
         let b = s.spawn(|| Server::start(&url));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let (_, signup) = post_json(
-        &a.base,
-        "/api/v1/signup",
-        None,
-        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
-    )
-    .await;
+    let (signup, team) = acme_with_three_reps(&a.base, &b.base).await;
     let token = signup["token"].as_str().unwrap().to_owned();
-    let mut team = vec![signup["user"]["id"].as_str().unwrap().to_owned()];
-    for i in 0..3 {
-        let (_, invite) = post_json(
-            &a.base,
-            "/api/v1/team/invitations",
-            Some(&token),
-            json!({"email": format!("rep{i}@acme.io"), "name": format!("Rep {i}"), "role": "sales"}),
-        )
-        .await;
-        let accept = format!(
-            "/api/v1/invitations/{}/accept",
-            invite["invitation"]["token"].as_str().unwrap()
-        );
-        let (status, rep) =
-            post_json(&b.base, &accept, None, json!({"password": "password123"})).await;
-        assert_eq!(status, 201);
-        team.push(rep["user"]["id"].as_str().unwrap().to_owned());
-    }
     let put = client()
         .put(format!("{}/api/v1/routing", a.base))
         .bearer_auth(&token)
