@@ -396,7 +396,8 @@ fn fts_query(q: &str) -> String {
     trigrams.join(" AND ")
 }
 
-fn bound(
+/// A `list_sql` statement with its arguments bound in order.
+pub fn bound(
     sql: String,
     args: Vec<Arg>,
 ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {

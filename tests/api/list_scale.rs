@@ -6,7 +6,7 @@
 
 use leadroute::domain::lead::{LeadSource, LeadStatus};
 use leadroute::store::Backend;
-use leadroute::store::leads::{Arg, ListFilter, ListPlan, OwnerFilter, PROBE_ROWS, list_sql};
+use leadroute::store::leads::{ListFilter, ListPlan, OwnerFilter, PROBE_ROWS, bound, list_sql};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -19,17 +19,6 @@ crate::backend_tests!(
     an_edited_lead_is_found_by_its_new_text_only,
     search_at_scale_pages_exactly_like_the_walk,
 );
-
-fn bound(
-    sql: String,
-    args: Vec<Arg>,
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    args.into_iter()
-        .fold(sqlx::query(AssertSqlSafe(sql)), |query, arg| match arg {
-            Arg::Text(text) => query.bind(text),
-            Arg::Int(n) => query.bind(n),
-        })
-}
 
 /// The ids one plan returns for a filter, run as `list` would run it.
 async fn ids_by(
