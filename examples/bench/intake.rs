@@ -40,7 +40,8 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
         .await?;
     let balanced = load::run(&config.oha, &form, config.secs, config.conns)?;
     let loaded = server.memory()?;
-    server.stop()?;
+    let log = server.stop()?;
+    let (submissions, batches) = writer_stats(&log);
 
     for (name, run) in [("round-robin", &round_robin), ("balanced", &balanced)] {
         report.row(
@@ -59,6 +60,15 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
             Status::target(run.p99_ms < 25.0),
         );
     }
+    report.row(
+        "Intake SQLite: leads per transaction (group commit, all runs)",
+        format!(
+            "{:.1} ({submissions} in {batches} commits)",
+            submissions as f64 / batches.max(1) as f64
+        ),
+        "",
+        Status::Info,
+    );
     let errors = warm_up.errors + round_robin.errors + balanced.errors;
     report.row(
         "Intake SQLite: errors (non-2xx + no answer, warm-up included)",
@@ -109,6 +119,7 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
                             "p50_ms": round_robin.p50_ms, "p99_ms": round_robin.p99_ms, "oha": round_robin.raw},
             "balanced": {"rate": balanced.rate(), "ok": balanced.ok, "errors": balanced.errors,
                          "p50_ms": balanced.p50_ms, "p99_ms": balanced.p99_ms, "oha": balanced.raw},
+            "writer": {"submissions": submissions, "batches": batches},
             "verdict": verdict.json(),
             "check_clean": check.is_ok(),
             "memory_kb": {"start_rss": started.rss_kb, "after_setup_rss": set_up.rss_kb,
@@ -119,4 +130,21 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
         round_robin: round_robin.rate(),
         balanced: balanced.rate(),
     })
+}
+
+/// (submissions, transactions) from the server's last words: "intake: N website
+/// submissions in M transactions".
+fn writer_stats(log: &str) -> (u64, u64) {
+    let line = log
+        .lines()
+        .rfind(|l| l.contains("website submissions in"))
+        .unwrap_or_default();
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers[..] {
+        [.., submissions, batches] => (submissions, batches),
+        _ => (0, 0),
+    }
 }

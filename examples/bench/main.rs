@@ -58,6 +58,10 @@ pub struct Config {
     /// Concurrent connections of the load generator.
     #[arg(long, env = "BENCH_CONNS", default_value_t = 64)]
     conns: usize,
+    /// Which phases to run, comma-separated: intake, ceiling, growth, reads (needs growth),
+    /// postgres; `all` runs every one. For working on one measurement, not for the table.
+    #[arg(long, env = "BENCH_PHASES", default_value = "all")]
+    phases: String,
 }
 
 impl Config {
@@ -67,6 +71,12 @@ impl Config {
 
     pub fn sqlite_url(&self, name: &str) -> String {
         format!("sqlite://{}", self.sqlite_path(name).display())
+    }
+
+    fn runs(&self, phase: &str) -> bool {
+        self.phases
+            .split(',')
+            .any(|p| matches!(p.trim(), "all") || p.trim() == phase)
     }
 }
 
@@ -118,22 +128,31 @@ fn prepare(config: &mut Config) -> Result<()> {
 
 async fn run(config: &Config, report: &mut Report) {
     let mut secs = serde_json::Map::new();
-    let name = "Intake SQLite";
-    let result = timed(&mut secs, name, intake::sqlite(config, report)).await;
-    let intake = settle(report, name, result);
-    let name = "Ceiling SQLite";
-    let result = timed(&mut secs, name, ceiling::sqlite(config, report, intake)).await;
-    settle(report, name, result);
-    let name = "Routing cost";
-    let result = timed(&mut secs, name, growth::run(config, report)).await;
-    if let Some(grown) = settle(report, name, result) {
-        let name = "Reads";
-        let result = timed(&mut secs, name, reads::run(config, report, &grown)).await;
+    let mut intake = None;
+    if config.runs("intake") {
+        let name = "Intake SQLite";
+        let result = timed(&mut secs, name, intake::sqlite(config, report)).await;
+        intake = settle(report, name, result);
+    }
+    if config.runs("ceiling") {
+        let name = "Ceiling SQLite";
+        let result = timed(&mut secs, name, ceiling::sqlite(config, report, intake)).await;
         settle(report, name, result);
     }
-    let name = "PostgreSQL";
-    let result = timed(&mut secs, name, postgres::run(config, report)).await;
-    settle(report, name, result);
+    if config.runs("growth") {
+        let name = "Routing cost";
+        let result = timed(&mut secs, name, growth::run(config, report)).await;
+        if let Some(grown) = settle(report, name, result).filter(|_| config.runs("reads")) {
+            let name = "Reads";
+            let result = timed(&mut secs, name, reads::run(config, report, &grown)).await;
+            settle(report, name, result);
+        }
+    }
+    if config.runs("postgres") {
+        let name = "PostgreSQL";
+        let result = timed(&mut secs, name, postgres::run(config, report)).await;
+        settle(report, name, result);
+    }
     report.record("phase_secs", serde_json::Value::Object(secs));
 }
 

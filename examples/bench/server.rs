@@ -81,8 +81,8 @@ impl Server {
         Memory::of(self.pid())
     }
 
-    /// SIGTERM, then waits for the graceful exit.
-    pub fn stop(mut self) -> Result<()> {
+    /// SIGTERM, then waits for the graceful exit; the last lines the server logged.
+    pub fn stop(mut self) -> Result<String> {
         Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status()
@@ -93,7 +93,7 @@ impl Server {
                 if !status.success() {
                     bail!("the server exited with {status}: {}", self.recent_log());
                 }
-                return Ok(());
+                return Ok(self.recent_log());
             }
             std::thread::sleep(Duration::from_millis(50));
         }

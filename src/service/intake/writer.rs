@@ -114,13 +114,6 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Job>, stats: Arc<Stats>) {
             tracing::error!("an intake batch panicked: {err}");
         }
     }
-    let (batches, submissions) = (
-        stats.batches.load(Ordering::Relaxed),
-        stats.submissions.load(Ordering::Relaxed),
-    );
-    tracing::info!(
-        "intake writer stopped: {submissions} website submissions in {batches} transactions"
-    );
 }
 
 async fn commit(db: Db, jobs: Vec<Job>) {
