@@ -51,28 +51,31 @@ impl Db {
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
-                let sqlite = |size: u32| {
+                let sqlite = |size: u32, pragmas: &'static str| {
                     pool_options
                         .clone()
                         .max_connections(size)
-                        .after_connect(|conn, _| {
+                        .after_connect(move |conn, _| {
                             Box::pin(async move {
-                                // Durable commits, enforced references, and waiting (not
-                                // failing) while another process holds the write lock.
-                                conn.execute(
-                                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                                     PRAGMA busy_timeout = 30000;",
-                                )
-                                .await?;
+                                conn.execute(pragmas).await?;
                                 Ok(())
                             })
                         })
                         .connect_with(options.clone())
                 };
-                let writer = sqlite(1).await?;
+                // Durable commits, enforced references, and waiting (not failing) while
+                // another process holds the write lock.
+                const EVERY: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                                     PRAGMA busy_timeout = 30000;";
+                // A multi-row insert keeps a statement journal (to undo itself alone); on
+                // disk it was two thirds of the writer's write calls. Its size is bounded
+                // by what one statement touches.
+                const WRITER: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                                      PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY;";
+                let writer = sqlite(1, WRITER).await?;
                 // WAL is a property of the file: set once, every later connection sees it.
                 writer.execute("PRAGMA journal_mode = WAL").await?;
-                let pool = sqlite(8).await?;
+                let pool = sqlite(8, EVERY).await?;
                 Ok(Self {
                     pool,
                     writer,
