@@ -232,9 +232,19 @@ impl Batch {
         intake::insert_events(tx, &self.events).await?;
         intake::insert_notifications(tx, &self.notifications).await?;
         // In (account, member) order, so two transactions never wait on each other's rows.
-        for ((account_id, user_id), (open, last_seq)) in &self.members {
-            intake::add_to_member(tx, account_id, user_id, *open, *last_seq).await?;
-        }
+        let members: Vec<_> = self
+            .members
+            .iter()
+            .map(
+                |((account_id, user_id), (open, last_seq))| intake::MemberDelta {
+                    account_id,
+                    user_id,
+                    open: *open,
+                    last_routed_seq: *last_seq,
+                },
+            )
+            .collect();
+        intake::add_to_members(tx, &members).await?;
         for (account_id, router) in &self.routers {
             router.save(tx, account_id).await?;
         }
