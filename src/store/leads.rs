@@ -562,21 +562,21 @@ pub struct Event {
     pub detail: String,
 }
 
+const EVENTS_SQL: &str = "SELECT e.at, e.kind, e.detail, e.actor_id, a.name AS actor_name, \
+     e.from_owner_id, f.name AS from_name, e.to_owner_id, t.name AS to_name \
+     FROM lead_events e \
+     LEFT JOIN users a ON a.id = e.actor_id AND a.account_id = e.account_id \
+     LEFT JOIN users f ON f.id = e.from_owner_id AND f.account_id = e.account_id \
+     LEFT JOIN users t ON t.id = e.to_owner_id AND t.account_id = e.account_id \
+     WHERE e.account_id = $1 AND e.lead_id = $2 ORDER BY e.id";
+
 /// A lead's history, oldest first.
 pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "SELECT e.at, e.kind, e.detail, e.actor_id, a.name AS actor_name, \
-         e.from_owner_id, f.name AS from_name, e.to_owner_id, t.name AS to_name \
-         FROM lead_events e \
-         LEFT JOIN users a ON a.id = e.actor_id AND a.account_id = e.account_id \
-         LEFT JOIN users f ON f.id = e.from_owner_id AND f.account_id = e.account_id \
-         LEFT JOIN users t ON t.id = e.to_owner_id AND t.account_id = e.account_id \
-         WHERE e.account_id = $1 AND e.lead_id = $2 ORDER BY e.id",
-    )
-    .bind(account_id)
-    .bind(lead_id)
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(EVENTS_SQL)
+        .bind(account_id)
+        .bind(lead_id)
+        .fetch_all(conn)
+        .await?;
     rows.iter()
         .map(|r| {
             let person = |id: &str, name: &str| -> sqlx::Result<Option<Person>> {
@@ -598,7 +598,37 @@ pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::R
 
 #[cfg(test)]
 mod tests {
-    use super::{fts_query, like_pattern, searchable};
+    use sqlx::Row;
+
+    use super::{EVENTS_SQL, fts_query, like_pattern, searchable};
+
+    /// A lead's history is found through its lead (and sorted, a handful of rows), never by
+    /// walking the account's events in id order.
+    #[tokio::test]
+    async fn a_leads_history_reads_its_own_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = crate::store::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {EVENTS_SQL}"
+        )))
+        .bind("a")
+        .bind("l")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+        assert!(
+            plan[0].starts_with(
+                "SEARCH e USING INDEX lead_events_lead_kind (account_id=? AND lead_id=?)"
+            ),
+            "{plan:?}"
+        );
+    }
 
     #[test]
     fn search_terms_are_literal_in_both_syntaxes() {

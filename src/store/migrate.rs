@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "password_resets", "0007_password_resets"),
     migration!(8, "check_indexes", "0008_check_indexes"),
     migration!(9, "lead_search", "0009_lead_search"),
+    migration!(10, "lean_event_index", "0010_lean_event_index"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.
