@@ -64,18 +64,24 @@ impl Db {
                         .connect_with(options.clone())
                 };
                 // Durable commits, enforced references, and waiting (not failing) while
-                // another process holds the write lock.
+                // another process holds the write lock. The log is checkpointed in the
+                // background (see `checkpoint_in_background`); a committing connection
+                // finishes the job and lets the log start over once it holds 10,000 pages.
                 const EVERY: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                                     PRAGMA busy_timeout = 30000;";
+                                     PRAGMA busy_timeout = 30000; \
+                                     PRAGMA wal_autocheckpoint = 10000;";
                 // A multi-row insert keeps a statement journal (to undo itself alone); on
                 // disk it was two thirds of the writer's write calls. Its size is bounded
                 // by what one statement touches.
                 const WRITER: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                                      PRAGMA busy_timeout = 30000; PRAGMA temp_store = MEMORY;";
+                                      PRAGMA busy_timeout = 30000; \
+                                      PRAGMA wal_autocheckpoint = 10000; \
+                                      PRAGMA temp_store = MEMORY;";
                 let writer = sqlite(1, WRITER).await?;
                 // WAL is a property of the file: set once, every later connection sees it.
                 writer.execute("PRAGMA journal_mode = WAL").await?;
                 let pool = sqlite(8, EVERY).await?;
+                tokio::spawn(checkpoint_in_background(pool.clone()));
                 Ok(Self {
                     pool,
                     writer,
@@ -182,6 +188,23 @@ impl Db {
     }
 }
 
+/// SQLite: copies committed pages from the write-ahead log into the database file every
+/// 100 ms, off every request's path, until the pool closes. A page written by many commits
+/// in a row is copied once, and the commit that reaches 10,000 pages finds little left to
+/// copy before the log starts over (the log stays under ~40 MB). Checkpointing at the
+/// default 1,000 pages inside the commit that crossed it cost one batch in five a long
+/// stall; at 10,000 inside commits alone, p99 went from 27 to 45 ms. Measured together:
+/// +10% website leads/s over twelve 15 s runs each. PASSIVE never waits for readers or
+/// the writer; a busy answer (another process checkpointing) is simply the next tick's.
+async fn checkpoint_in_background(pool: AnyPool) {
+    while !pool.is_closed() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Err(err) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+            tracing::debug!("background checkpoint: {err}");
+        }
+    }
+}
+
 /// Accepts `sqlite://PATH` (relative or absolute, created if missing), `sqlite:PATH`, and
 /// `postgres://` / `postgresql://` URLs.
 fn normalise_url(url: &str) -> Result<(Backend, String), sqlx::Error> {
@@ -236,6 +259,38 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Committed pages reach the database file without any commit checkpointing them.
+    #[tokio::test]
+    async fn the_log_is_copied_into_the_database_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TABLE t (v TEXT)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        // About 2,000 pages: under the 10,000 at which a commit would checkpoint.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+             INSERT INTO t SELECT hex(randomblob(2000)) FROM n",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let size = || std::fs::metadata(&file).unwrap().len();
+        for _ in 0..50 {
+            if size() > 8_000_000 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the database file is still {} bytes", size());
+    }
 
     #[test]
     fn sqlite_urls_create_the_file() {
