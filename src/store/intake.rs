@@ -315,10 +315,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_of_more_rows_than_a_chunk_is_written_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = super::super::Db::connect(&format!("sqlite://{}/t.db", dir.path().display()))
-            .await
-            .unwrap();
+        let (_dir, db) = super::super::temp_sqlite().await;
         let mut conn = db.conn().await.unwrap();
         sqlx::query("CREATE TABLE t (a TEXT, b INTEGER)")
             .execute(&mut *conn)

@@ -606,9 +606,7 @@ mod tests {
     /// walking the account's events in id order.
     #[tokio::test]
     async fn a_leads_history_reads_its_own_events() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = crate::store::Db::connect(&url).await.unwrap();
+        let (_dir, db) = crate::store::temp_sqlite().await;
         db.migrate().await.unwrap();
         let mut conn = db.conn().await.unwrap();
         let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -256,6 +256,15 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
+/// A fresh SQLite database in a directory of its own (`t.db`), for the store's unit tests.
+#[cfg(test)]
+pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let db = Db::connect(&url).await.unwrap();
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,11 +272,8 @@ mod tests {
     /// Committed pages reach the database file without any commit checkpointing them.
     #[tokio::test]
     async fn the_log_is_copied_into_the_database_in_the_background() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, db) = temp_sqlite().await;
         let file = dir.path().join("t.db");
-        let db = Db::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .unwrap();
         let mut tx = db.begin_write().await.unwrap();
         sqlx::query("CREATE TABLE t (v TEXT)")
             .execute(&mut *tx)
