@@ -51,13 +51,16 @@ impl Db {
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
-                let sqlite = |size: u32, pragmas: &'static str| {
+                let sqlite = |size: u32, writer: bool| {
                     pool_options
                         .clone()
                         .max_connections(size)
                         .after_connect(move |conn, _| {
                             Box::pin(async move {
-                                conn.execute(pragmas).await?;
+                                conn.execute(EVERY).await?;
+                                if writer {
+                                    conn.execute(WRITER).await?;
+                                }
                                 Ok(())
                             })
                         })
@@ -70,17 +73,14 @@ impl Db {
                 const EVERY: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
                                      PRAGMA busy_timeout = 30000; \
                                      PRAGMA wal_autocheckpoint = 10000;";
-                // A multi-row insert keeps a statement journal (to undo itself alone); on
-                // disk it was two thirds of the writer's write calls. Its size is bounded
-                // by what one statement touches.
-                const WRITER: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                                      PRAGMA busy_timeout = 30000; \
-                                      PRAGMA wal_autocheckpoint = 10000; \
-                                      PRAGMA temp_store = MEMORY;";
-                let writer = sqlite(1, WRITER).await?;
+                // The writer's too: a multi-row insert keeps a statement journal (to undo
+                // itself alone); on disk it was two thirds of the writer's write calls. Its
+                // size is bounded by what one statement touches.
+                const WRITER: &str = "PRAGMA temp_store = MEMORY;";
+                let writer = sqlite(1, true).await?;
                 // WAL is a property of the file: set once, every later connection sees it.
                 writer.execute("PRAGMA journal_mode = WAL").await?;
-                let pool = sqlite(8, EVERY).await?;
+                let pool = sqlite(8, false).await?;
                 tokio::spawn(checkpoint_in_background(pool.clone()));
                 Ok(Self {
                     pool,
@@ -267,6 +267,8 @@ pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Db) {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::AssertSqlSafe;
+
     use super::*;
 
     /// Committed pages reach the database file without any commit checkpointing them.
@@ -296,6 +298,35 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the database file is still {} bytes", size());
+    }
+
+    /// Every connection: durable commits, references enforced, commits checkpoint only past
+    /// 10,000 pages; the writer's statement journals stay in memory (2), the readers' do not.
+    #[tokio::test]
+    async fn sqlite_connections_get_their_settings() {
+        async fn settings(conn: &mut Conn) -> Vec<i64> {
+            let mut values = Vec::new();
+            for pragma in [
+                "synchronous",
+                "foreign_keys",
+                "wal_autocheckpoint",
+                "temp_store",
+            ] {
+                let value = sqlx::query_scalar(AssertSqlSafe(format!("PRAGMA {pragma}")))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                values.push(value);
+            }
+            values
+        }
+        let (_dir, db) = temp_sqlite().await;
+        let mut tx = db.begin_write().await.unwrap();
+        let writer = settings(&mut tx).await;
+        tx.commit().await.unwrap();
+        let reader = settings(&mut db.conn().await.unwrap()).await;
+        assert_eq!(writer, [2, 1, 10_000, 2]);
+        assert_eq!(reader, [2, 1, 10_000, 0]);
     }
 
     #[test]
