@@ -85,20 +85,7 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
     let verdict = verify::intake(&db, &team.account_id, &team.rep_ids(), &runs).await?;
     db.pool.close().await;
     let check = server::check(&config.server, &url);
-    report.row(
-        "Intake SQLite: stored == 2xx, seq gapless, routing order",
-        verdict.summary(),
-        "all equal / 0",
-        Status::check(verdict.ok()),
-    );
-    report.row(
-        "Intake SQLite: leadroute check",
-        check
-            .as_ref()
-            .map_or_else(|e| format!("{e:#}"), |()| "clean".into()),
-        "clean",
-        Status::check(check.is_ok()),
-    );
+    report.intake_checks("Intake SQLite", &verdict, &check);
     report.row(
         "Memory SQLite server idle: at start / after setup (RSS)",
         format!("{:.1} / {:.1} MB", mb(started.rss_kb), mb(set_up.rss_kb)),

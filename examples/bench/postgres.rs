@@ -68,20 +68,7 @@ pub async fn run(config: &Config, report: &mut Report) -> Result<()> {
         "0",
         Status::check(errors == 0),
     );
-    report.row(
-        "Intake PostgreSQL: stored == 2xx, seq gapless, routing order",
-        verdict.summary(),
-        "all equal / 0",
-        Status::check(verdict.ok()),
-    );
-    report.row(
-        "Intake PostgreSQL: leadroute check",
-        check
-            .as_ref()
-            .map_or_else(|e| format!("{e:#}"), |()| "clean".into()),
-        "clean",
-        Status::check(check.is_ok()),
-    );
+    report.intake_checks("Intake PostgreSQL", &verdict, &check);
     match &pgbench {
         Ok(None) => report.row(
             "Ceiling PostgreSQL: pgbench",

@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::{Map, Value, json};
 
+use crate::verify::Verdict;
+
 /// How much of a result (a failure's message, say) the table shows.
 const RESULT_MAX: usize = 160;
 
@@ -82,6 +84,25 @@ impl Report {
             target: target.to_owned(),
             status,
         });
+    }
+
+    /// The two correctness rows of an intake run: what the database holds against what was
+    /// acknowledged, and `leadroute check`.
+    pub fn intake_checks(&mut self, what: &str, verdict: &Verdict, check: &Result<()>) {
+        self.row(
+            format!("{what}: stored == 2xx, seq gapless, routing order"),
+            verdict.summary(),
+            "all equal / 0",
+            Status::check(verdict.ok()),
+        );
+        self.row(
+            format!("{what}: leadroute check"),
+            check
+                .as_ref()
+                .map_or_else(|e| format!("{e:#}"), |()| "clean".into()),
+            "clean",
+            Status::check(check.is_ok()),
+        );
     }
 
     /// A step that stopped with an error: the table says which and why (the start of it;

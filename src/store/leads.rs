@@ -226,23 +226,19 @@ pub fn list_sql(
             filters.push_str(&format!(" AND l.owner_id = {s}"));
         }
     }
-    if let Some(source) = filter.source {
-        let column = if by_source {
-            "l.source"
-        } else {
-            "(l.source || '')"
-        };
-        let s = slot(Arg::Text(source.as_str().to_owned()));
-        filters.push_str(&format!(" AND {column} = {s}"));
-    }
-    if let Some(status) = filter.status {
-        let column = if by_status {
-            "l.status"
-        } else {
-            "(l.status || '')"
-        };
-        let s = slot(Arg::Text(status.as_str().to_owned()));
-        filters.push_str(&format!(" AND {column} = {s}"));
+    let equals = [
+        ("source", filter.source.map(LeadSource::as_str), by_source),
+        ("status", filter.status.map(LeadStatus::as_str), by_status),
+    ];
+    for (column, value, walked) in equals {
+        if let Some(value) = value {
+            let s = slot(Arg::Text(value.to_owned()));
+            if walked {
+                filters.push_str(&format!(" AND l.{column} = {s}"));
+            } else {
+                filters.push_str(&format!(" AND (l.{column} || '') = {s}"));
+            }
+        }
     }
     let mut cursor = String::new();
     let mut cursor_at = None;

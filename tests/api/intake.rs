@@ -307,11 +307,7 @@ async fn website_leads_on_two_postgres_servers_route_in_one_order() {
     };
     // One test client is one address: the per-address limit would refuse it.
     let env = [("LEADROUTE_PUBLIC_RATE_LIMIT", "0")];
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| Server::start_with_env(&url, &env));
-        let b = s.spawn(|| Server::start_with_env(&url, &env));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = Server::start_two(&url, &env);
     let (signup, team) = acme_with_three_reps(&a.base, &b.base).await;
     let token = signup["token"].as_str().unwrap().to_owned();
     let client = reqwest::Client::new();

@@ -20,6 +20,15 @@ impl Server {
         Server::start_with_env(database_url, &[])
     }
 
+    /// Two servers on one database, started at the same instant (their migrations race).
+    pub(crate) fn start_two(database_url: &str, env: &[(&str, &str)]) -> (Server, Server) {
+        std::thread::scope(|s| {
+            let a = s.spawn(|| Server::start_with_env(database_url, env));
+            let b = s.spawn(|| Server::start_with_env(database_url, env));
+            (a.join().unwrap(), b.join().unwrap())
+        })
+    }
+
     /// Like `start`, with extra environment variables for the server process.
     pub(crate) fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
@@ -248,11 +257,7 @@ async fn two_servers_share_one_postgres_database() {
         return;
     };
     // Both start on an empty database at the same instant: migrations run exactly once.
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| Server::start(&url));
-        let b = s.spawn(|| Server::start(&url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = Server::start_two(&url, &[]);
     let (status, signup) = post_json(
         &a.base,
         "/api/v1/signup",
@@ -365,11 +370,7 @@ async fn routing_decisions_are_serialised_across_two_postgres_servers() {
     let Some((url, name)) = empty_postgres_database().await else {
         return;
     };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| Server::start(&url));
-        let b = s.spawn(|| Server::start(&url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = Server::start_two(&url, &[]);
     let (signup, team) = acme_with_three_reps(&a.base, &b.base).await;
     let token = signup["token"].as_str().unwrap().to_owned();
     let put = client()
