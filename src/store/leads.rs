@@ -167,9 +167,59 @@ pub enum ListPlan {
     /// SQLite.
     Probe,
     /// Find `q` through the trigram index: the plan for a term too rare to meet soon on a
-    /// walk. On SQLite the FTS5 index hands out matches newest first and the page is cut
-    /// from them; on PostgreSQL the planner chooses between the GIN index and the walk.
-    Search,
+    /// walk. On SQLite the FTS5 index hands out the leads holding the chosen trigrams,
+    /// newest first, and the page is cut from them; on PostgreSQL the planner chooses
+    /// between the GIN index and the walk (and the trigrams are its own business).
+    Search(Trigrams),
+}
+
+/// How many of q's trigrams a search on SQLite reads from the index. Each one read costs
+/// its whole list of leads (FTS5 cannot skip through them here), so a few rare ones are
+/// fastest; the LIKE decides what matches, so any choice returns the same page.
+pub const READ_TRIGRAMS: u32 = 3;
+
+/// How many of q's trigrams (from its start) a search measures and may read; a longer q
+/// is narrowed by these alone.
+pub const MEASURED_TRIGRAMS: usize = 16;
+
+/// Which of q's trigrams a search reads from the index: a set of start positions (in
+/// characters, below `MEASURED_TRIGRAMS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trigrams(u16);
+
+impl Trigrams {
+    /// The `READ_TRIGRAMS` rarest by `commonness` (of q's trigram at each position, lower
+    /// is rarer: see `commonness_sql`; a position not given counts 0; the earlier position
+    /// on a tie), taking first the ones that do not overlap a rarer pick: overlapping
+    /// trigrams mostly come together (`hot` and `ote` of "photem"), so they narrow less.
+    /// Trigrams apart can come together too (`llo` and `ote` of the generator's "lotem"
+    /// syllables: 1,097 leads hold both of those, 61 all three of `llo`, `hot`, `ote`),
+    /// hence three and not two.
+    pub fn rarest(q: &str, commonness: &[i64]) -> Trigrams {
+        let positions = q.chars().count().saturating_sub(2).min(MEASURED_TRIGRAMS);
+        let mut order: Vec<usize> = (0..positions).collect();
+        order.sort_by_key(|&i| (commonness.get(i).copied().unwrap_or(0), i));
+        let mut picked = 0u16;
+        for apart in [true, false] {
+            for &i in &order {
+                let clear = (0..positions).all(|j| picked & (1 << j) == 0 || j.abs_diff(i) >= 3);
+                if (clear || !apart) && picked.count_ones() < READ_TRIGRAMS {
+                    picked |= 1 << i;
+                }
+            }
+        }
+        Trigrams(picked)
+    }
+
+    /// With nothing counted: every third from the start, then the first ones.
+    pub fn spread(q: &str) -> Trigrams {
+        Trigrams::rarest(q, &[])
+    }
+
+    /// The chosen start positions, in order.
+    pub fn positions(self) -> impl Iterator<Item = usize> {
+        (0..MEASURED_TRIGRAMS).filter(move |i| self.0 & (1 << i) != 0)
+    }
 }
 
 /// How many leads a search walks before it asks the trigram index instead: a term found
@@ -248,7 +298,7 @@ pub fn list_sql(
         cursor_at = Some((a, b));
     }
     let q = filter.q.as_deref().filter(|q| !q.is_empty());
-    let search = plan == ListPlan::Search && q.is_some_and(searchable);
+    let search = matches!(plan, ListPlan::Search(_)) && q.is_some_and(searchable);
     // The pattern that decides what matches q, in every plan: `LIKE '%q%'` with q's
     // wildcards escaped. The walk writes it as `(search_text || '') LIKE`, which no index
     // serves: a walk runs when walking is right (q too short for a trigram, or found common
@@ -277,8 +327,8 @@ pub fn list_sql(
                  WHERE w.hit = 1 LIMIT {limit}) y) x"
             )
         }
-        ListPlan::Search if search && backend == Backend::Sqlite => {
-            let term = slot(Arg::Text(fts_query(q.unwrap_or_default())));
+        ListPlan::Search(picked) if search && backend == Backend::Sqlite => {
+            let term = slot(Arg::Text(fts_query(q.unwrap_or_default(), picked)));
             let limit = slot(Arg::Int(filter.limit));
             // The cursor bounds the index entries (at or below its millisecond); the row
             // value, written so that no index takes it for a range to walk, decides ties.
@@ -326,7 +376,7 @@ pub fn list_sql(
                 limit = limit
             )
         }
-        ListPlan::Search if search => {
+        ListPlan::Search(_) if search => {
             // PostgreSQL: the plain LIKE, which the pg_trgm GIN index serves. `list` runs it
             // planned for its own pattern, and PostgreSQL's statistics of search_text tell
             // a rare term (the trigram index, then a sort) from a common one (the walk).
@@ -345,7 +395,7 @@ pub fn list_sql(
                 limit = limit
             )
         }
-        ListPlan::Walk | ListPlan::Search => {
+        ListPlan::Walk | ListPlan::Search(_) => {
             let limit = slot(Arg::Int(filter.limit));
             format!(
                 concat!(
@@ -372,24 +422,59 @@ fn like_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The full-text query for q on leads_search: every lead whose text holds all of q's
-/// trigrams (each quoted as an FTS5 string, so no character of q is syntax). The index
-/// keeps no positions, so this narrows and the LIKE decides. Every trigram, overlapping:
-/// the ones that span two common syllables are often rare, and FTS5 walks the rarest
-/// list, so a rare term made of common pieces yields a handful of candidates instead of
-/// thousands to check (measured at 1M leads: 37 candidates instead of 5,306).
-fn fts_query(q: &str) -> String {
+/// How many of each trigram's newest entries `commonness_sql` reads.
+pub const COMMONNESS_SAMPLE: i64 = 64;
+
+/// SQLite: how common each measured trigram of q is in leads_search, comma-separated, in
+/// q's order: its number of entries when it has fewer than `COMMONNESS_SAMPLE`, else that
+/// plus the millisecond of its `COMMONNESS_SAMPLE`-th newest entry, so a trigram whose
+/// newest entries reach further back is rarer. What a search costs is the length of the
+/// lists it reads, across all accounts, and this is a cheap look at their newest end.
+/// (Counting the trigrams in the account's newest leads missed when those differ from
+/// the rest: measured, a run of new leads holding none of q's trigrams made all of them
+/// look equally rare.)
+pub fn commonness_sql(q: &str) -> (String, Vec<Arg>) {
+    let mut args = Vec::new();
+    let measures: Vec<String> = trigrams(q)
+        .take(MEASURED_TRIGRAMS)
+        .map(|t| {
+            args.push(Arg::Text(format!("\"{}\"", t.replace('"', "\"\""))));
+            let n = args.len();
+            format!(
+                "(SELECT CASE WHEN count(*) < {COMMONNESS_SAMPLE} THEN count(*) \
+                 ELSE {COMMONNESS_SAMPLE} + (min(f.rowid) >> 21) END \
+                 FROM (SELECT rowid FROM leads_search WHERE leads_search MATCH ${n} \
+                 ORDER BY rowid DESC LIMIT {COMMONNESS_SAMPLE}) f)"
+            )
+        })
+        .collect();
+    let sql = if measures.is_empty() {
+        "SELECT ''".to_owned()
+    } else {
+        format!("SELECT {}", measures.join(" || ',' || "))
+    };
+    (sql, args)
+}
+
+/// q's trigrams (three characters each, overlapping) from its start, in order.
+fn trigrams(q: &str) -> impl Iterator<Item = String> + '_ {
     let chars: Vec<char> = q.chars().collect();
-    let last = chars.len().saturating_sub(3);
-    let mut trigrams: Vec<String> = Vec::new();
-    for start in 0..=last {
-        let trigram: String = chars[start..(start + 3).min(chars.len())].iter().collect();
-        let quoted = format!("\"{}\"", trigram.replace('"', "\"\""));
-        if !trigrams.contains(&quoted) {
-            trigrams.push(quoted);
+    (0..chars.len().saturating_sub(2)).map(move |i| chars[i..i + 3].iter().collect())
+}
+
+/// The full-text query for the `picked` trigrams of q on leads_search: every lead whose
+/// text holds all of them (each quoted as an FTS5 string, so no character of q is
+/// syntax). The index keeps no positions, so this narrows and the LIKE decides.
+fn fts_query(q: &str, picked: Trigrams) -> String {
+    let all: Vec<String> = trigrams(q).collect();
+    let mut quoted: Vec<String> = Vec::new();
+    for i in picked.positions() {
+        let term = format!("\"{}\"", all[i].replace('"', "\"\""));
+        if !quoted.contains(&term) {
+            quoted.push(term);
         }
     }
-    trigrams.join(" AND ")
+    quoted.join(" AND ")
 }
 
 /// A `list_sql` statement with its arguments bound in order.
@@ -432,12 +517,21 @@ pub async fn list(
             let visited: i64 = probe.try_get("visited")?;
             let hits: i64 = probe.try_get("hits")?;
             if visited == PROBE_ROWS && hits < filter.limit {
-                ListPlan::Search
+                let q = filter.q.as_deref().unwrap_or_default();
+                let (sql, args) = commonness_sql(q);
+                let measured: String = bound(sql, args).fetch_one(&mut *conn).await?.try_get(0)?;
+                let commonness: Vec<i64> = measured
+                    .split(',')
+                    .map(|n| n.parse().unwrap_or(0))
+                    .collect();
+                ListPlan::Search(Trigrams::rarest(q, &commonness))
             } else {
                 ListPlan::Walk
             }
         }
-        Backend::Postgres if search => ListPlan::Search,
+        Backend::Postgres if search => {
+            ListPlan::Search(Trigrams::spread(filter.q.as_deref().unwrap_or_default()))
+        }
         _ => ListPlan::Walk,
     };
     let (sql, args) = list_sql(backend, plan, account_id, filter);
@@ -594,9 +688,12 @@ pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::R
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use sqlx::Row;
 
-    use super::{EVENTS_SQL, fts_query, like_pattern, searchable};
+    use super::{
+        EVENTS_SQL, MEASURED_TRIGRAMS, READ_TRIGRAMS, Trigrams, fts_query, like_pattern, searchable,
+    };
 
     /// A lead's history is found through its lead (and sorted, a handful of rows), never by
     /// walking the account's events in id order.
@@ -628,15 +725,72 @@ mod tests {
     fn search_terms_are_literal_in_both_syntaxes() {
         assert!(!searchable("ab") && !searchable("é!") && searchable("abc"));
         assert!(searchable("äöü") && !searchable("a\0bc"));
-        assert_eq!(fts_query("abc"), r#""abc""#);
-        assert_eq!(fts_query("abcd"), r#""abc" AND "bcd""#);
-        assert_eq!(
-            fts_query("abcdefg"),
-            r#""abc" AND "bcd" AND "cde" AND "def" AND "efg""#
-        );
-        assert_eq!(fts_query("aaaaaa"), r#""aaa""#);
-        assert_eq!(fts_query(r#"o"n*"#), r#""o""n" AND """n*""#);
-        assert_eq!(fts_query("äöüß"), r#""äöü" AND "öüß""#);
+        let spread = |q: &str| fts_query(q, Trigrams::spread(q));
+        assert_eq!(spread("abc"), r#""abc""#);
+        assert_eq!(spread("abcd"), r#""abc" AND "bcd""#);
+        assert_eq!(spread("abcdefg"), r#""abc" AND "bcd" AND "def""#);
+        assert_eq!(spread("aaaaaaaaa"), r#""aaa""#);
+        assert_eq!(spread(r#"o"n*"d"#), r#""o""n" AND """n*" AND "*""d""#);
+        assert_eq!(spread("äöüßé"), r#""äöü" AND "öüß" AND "üßé""#);
         assert_eq!(like_pattern(r"1%_\"), r"%1\%\_\\%");
+    }
+
+    /// The three rarest trigrams, apart first (the generator's brand "bellophotem": `llo`,
+    /// `hot` and `ote` are in ~23,000 leads of a million each, `bel` in 265,000).
+    #[test]
+    fn a_search_reads_the_rarest_trigrams_apart_first() {
+        let q = "bellophotem";
+        // bel ell llo lop oph pho hot ote tem, as measured on the benchmark's million
+        let commonness = [265, 85, 23, 36, 47, 227, 24, 22, 227];
+        let picked: Vec<usize> = Trigrams::rarest(q, &commonness).positions().collect();
+        assert_eq!(picked, [2, 6, 7]);
+        assert_eq!(
+            fts_query(q, Trigrams::rarest(q, &commonness)),
+            r#""llo" AND "hot" AND "ote""#
+        );
+        // Rare at the ends and in the middle: three apart from each other.
+        let commonness = [0, 9, 9, 9, 1, 9, 9, 9, 0];
+        let picked: Vec<usize> = Trigrams::rarest(q, &commonness).positions().collect();
+        assert_eq!(picked, [0, 4, 8]);
+        // Past the measured positions nothing is read; a short q has what it has.
+        let long = "x".repeat(40);
+        let spread: Vec<usize> = Trigrams::spread(&long).positions().collect();
+        assert_eq!(spread, [0, 3, 6]);
+        assert_eq!(Trigrams::spread("abc").positions().collect::<Vec<_>>(), [0]);
+        assert_eq!(
+            Trigrams::spread("abcd").positions().collect::<Vec<_>>(),
+            [0, 1]
+        );
+        let far = [9; MEASURED_TRIGRAMS + 4];
+        let mut far_rare = far;
+        far_rare[MEASURED_TRIGRAMS + 2] = 0;
+        assert_eq!(
+            Trigrams::rarest(&long, &far_rare),
+            Trigrams::rarest(&long, &far)
+        );
+    }
+
+    proptest! {
+        /// Whatever the counts: `READ_TRIGRAMS` of q's measured trigrams (all of them when
+        /// q has fewer), the rarest among them, and overlapping ones only when every
+        /// trigram left out overlaps a pick.
+        #[test]
+        fn picked_trigrams_are_rare_and_apart_first(
+            q in "[a-c]{0,24}",
+            commonness in proptest::collection::vec(0i64..50, 0..30),
+        ) {
+            let picked: Vec<usize> = Trigrams::rarest(&q, &commonness).positions().collect();
+            let positions = q.len().saturating_sub(2).min(MEASURED_TRIGRAMS);
+            prop_assert_eq!(picked.len(), positions.min(READ_TRIGRAMS as usize));
+            prop_assert!(picked.iter().all(|&i| i < positions));
+            let count = |i: usize| commonness.get(i).copied().unwrap_or(0);
+            if let Some(min) = (0..positions).map(count).min() {
+                prop_assert!(picked.iter().any(|&i| count(i) == min));
+            }
+            if picked.windows(2).any(|w| w[1] - w[0] < 3) {
+                let overlaps_a_pick = |i: usize| picked.iter().any(|&p| p.abs_diff(i) < 3);
+                prop_assert!((0..positions).all(overlaps_a_pick));
+            }
+        }
     }
 }

@@ -6,7 +6,10 @@
 
 use leadroute::domain::lead::{LeadSource, LeadStatus};
 use leadroute::store::Backend;
-use leadroute::store::leads::{ListFilter, ListPlan, OwnerFilter, PROBE_ROWS, bound, list_sql};
+use leadroute::store::leads::{
+    COMMONNESS_SAMPLE, ListFilter, ListPlan, OwnerFilter, PROBE_ROWS, Trigrams, bound,
+    commonness_sql, list_sql,
+};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -19,6 +22,18 @@ crate::backend_tests!(
     an_edited_lead_is_found_by_its_new_text_only,
     search_at_scale_pages_exactly_like_the_walk,
 );
+
+/// The walk and two searches of q that read different trigrams from the index (the ones
+/// from its start, and the ones a probe finding the start common would pick): each must
+/// return the same page, since the LIKE decides.
+fn walk_and_searches(q: &str) -> [ListPlan; 3] {
+    let start_common: Vec<i64> = (0..64).rev().collect();
+    [
+        ListPlan::Walk,
+        ListPlan::Search(Trigrams::spread(q)),
+        ListPlan::Search(Trigrams::rarest(q, &start_common)),
+    ]
+}
 
 /// The ids one plan returns for a filter, run as `list` would run it.
 async fn ids_by(
@@ -87,9 +102,13 @@ fn every_shape(member_id: &str) -> Vec<ListFilter> {
 }
 
 fn plans_for(f: &ListFilter) -> Vec<ListPlan> {
-    match f.q {
+    match &f.q {
         None => vec![ListPlan::Walk],
-        Some(_) => vec![ListPlan::Walk, ListPlan::Probe, ListPlan::Search],
+        Some(q) => {
+            let mut plans = walk_and_searches(q.as_str()).to_vec();
+            plans.push(ListPlan::Probe);
+            plans
+        }
     }
 }
 
@@ -114,7 +133,8 @@ async fn check_sqlite_plans(
             let context = format!("{when}, {plan:?} {f:?}:\n{}\n{sql}", lines.join("\n"));
             let index = expected_index(&f);
             let mut reads_leads = false;
-            let searched = plan == ListPlan::Search && f.q.as_deref().is_some_and(|q| q.len() >= 3);
+            let searched =
+                matches!(plan, ListPlan::Search(_)) && f.q.as_deref().is_some_and(|q| q.len() >= 3);
             for line in &lines {
                 assert!(
                     !line.starts_with("SCAN l") && !line.starts_with("SCAN leads"),
@@ -422,7 +442,7 @@ async fn search_matches_substrings_of_name_email_and_company(app: TestApp) {
             .map(|(i, _)| ids[*i].clone())
             .collect();
         let lowered = q.to_lowercase();
-        for plan in [ListPlan::Walk, ListPlan::Search] {
+        for plan in walk_and_searches(&lowered) {
             let f = filter(OwnerFilter::Anyone, None, None, Some(&lowered), None, 50);
             assert_eq!(
                 ids_by(&app, plan, &owner.account_id, &f).await,
@@ -456,7 +476,7 @@ async fn an_edited_lead_is_found_by_its_new_text_only(app: TestApp) {
                 .await;
             api.expect(200);
             let api_found = !names(&api).is_empty();
-            for plan in [ListPlan::Walk, ListPlan::Search] {
+            for plan in walk_and_searches(q) {
                 let f = filter(OwnerFilter::Anyone, None, None, Some(q), None, 10);
                 let by_plan = !ids_by(app, plan, &owner.account_id, &f).await.is_empty();
                 assert_eq!(by_plan, api_found, "{plan:?} and the API disagree on q={q}");
@@ -596,6 +616,44 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
         .unwrap();
     let all: Vec<Bulk> = (1..=COUNT).map(bulk).collect();
 
+    // SQLite measures how common each trigram of q is from the newest end of its list in
+    // the index: its count when under the sample, else the sample plus the millisecond of
+    // its sample-th newest lead (further back is rarer). A search reads the rarest.
+    if app.db.backend == Backend::Sqlite {
+        let q = "ead 123 unicornio";
+        let (sql, args) = commonness_sql(q);
+        let measured: String = bound(sql, args)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+            .get(0);
+        let chars: Vec<char> = q.chars().collect();
+        let expected: Vec<String> = chars
+            .windows(3)
+            .map(|w| {
+                let t: String = w.iter().collect();
+                let mut at: Vec<i64> = all
+                    .iter()
+                    .filter(|b| b.text.contains(&t))
+                    .map(|b| b.created_at)
+                    .collect();
+                at.sort_unstable_by(|a, b| b.cmp(a));
+                match at.get(COMMONNESS_SAMPLE as usize - 1) {
+                    Some(at) => (COMMONNESS_SAMPLE + at).to_string(),
+                    None => at.len().to_string(),
+                }
+            })
+            .collect();
+        assert_eq!(measured, expected.join(","));
+        // Rare, common and missing trigrams all occur in this q.
+        assert!(expected.iter().any(|n| n == "0") && expected.iter().any(|n| n.len() > 3));
+        assert!(
+            expected
+                .iter()
+                .any(|n| !["0", "1"].contains(&n.as_str()) && n.len() < 3)
+        );
+    }
+
     // Through the API (the probe picks the plan): a rare term, a term rarer than a page in
     // the newest leads, a common one, with filters, paged to the end with cursors.
     for (params, limit) in [
@@ -688,7 +746,7 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
                                 limit,
                             );
                             let expected = model(&all, &f);
-                            for plan in [ListPlan::Walk, ListPlan::Search] {
+                            for plan in walk_and_searches(q) {
                                 assert_eq!(
                                     ids_by(&app, plan, &owner.account_id, &f).await,
                                     expected,
