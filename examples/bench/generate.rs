@@ -6,8 +6,9 @@
 //! each lead has one `created` event; routed leads (every website and assistant lead with an
 //! owner) have seq 1, 2, 3... in creation order, a receipt, one `routed` event and their
 //! owner's notification; `routing_settings.next_seq` follows the last seq; each member's
-//! open-lead count and last routed seq match their leads. Values come from multiplicative
-//! hashes of the lead's number, so the same size always gives the same data.
+//! open-lead count and last routed seq match their leads, and their unread count their
+//! notifications. Values come from multiplicative hashes of the lead's number, so the same
+//! size always gives the same data.
 
 use std::time::Instant;
 
@@ -200,7 +201,9 @@ const STEPS: &[(&str, &str)] = &[
     ),
     (
         "the reps' counters",
-        "UPDATE users SET open_leads = t.open, last_routed_seq = t.last_seq \
+        "UPDATE users SET open_leads = t.open, last_routed_seq = t.last_seq, \
+           unread_notifications = (SELECT count(*) FROM notifications n \
+             WHERE n.account_id = users.account_id AND n.user_id = users.id AND n.read_at IS NULL) \
          FROM (SELECT owner_id, SUM(status = 'open') AS open, MAX(routing_seq) AS last_seq \
                FROM leads WHERE account_id = (SELECT account_id FROM bench_params) \
                  AND owner_id IS NOT NULL GROUP BY owner_id) t \

@@ -305,7 +305,7 @@ SELECT id, name, active, open_leads, last_routed_seq FROM users WHERE account_id
 INSERT INTO leads (id, account_id, name, email, phone, company, notes, status, source, owner_id, created_by, created_at, updated_at, routing_strategy, routing_seq, routing_reason, search_text, routing_receipt) VALUES (:lead_id, :account, 'Bench Lead', 'lead@example.com', NULL, 'Acme', NULL, 'open', 'website', :owner_id, NULL, :now, :now, 'round_robin', :seq, :reason, 'bench lead lead@example.com acme', :receipt);
 INSERT INTO lead_events (account_id, lead_id, at, actor_id, kind, to_owner_id, detail) VALUES (:account, :lead_id, :now, NULL, 'created', NULL, 'Came in from Website'), (:account, :lead_id, :now, NULL, 'routed', :owner_id, :reason);
 INSERT INTO notifications (id, account_id, user_id, kind, lead_id, text, created_at) VALUES (md5(random()::text), :account, :owner_id, 'lead_routed', :lead_id, 'New website lead routed to you: Bench Lead', :now);
-UPDATE users SET open_leads = open_leads + 1, last_routed_seq = COALESCE(:seq, last_routed_seq) WHERE account_id = :account AND id = :owner_id;
+UPDATE users SET open_leads = open_leads + 1, unread_notifications = unread_notifications + 1, last_routed_seq = COALESCE(:seq, last_routed_seq) WHERE account_id = :account AND id = :owner_id;
 UPDATE routing_settings SET next_seq = :seq + 1 WHERE account_id = :account;
 COMMIT;
 "#;

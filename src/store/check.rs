@@ -31,6 +31,12 @@ const INVARIANTS: &[(&str, &str)] = &[
          WHERE l.account_id = u.account_id AND l.owner_id = u.id AND l.status = 'open')",
     ),
     (
+        "every member's unread count equals a recount of their unread notifications",
+        "SELECT u.id FROM users u WHERE u.unread_notifications <> (SELECT COUNT(*) \
+         FROM notifications n WHERE n.account_id = u.account_id AND n.user_id = u.id \
+         AND n.read_at IS NULL)",
+    ),
+    (
         "every lead's owner is a sales-capable member of the lead's account",
         "SELECT l.id FROM leads l LEFT JOIN users u ON u.id = l.owner_id AND u.account_id = l.account_id \
          WHERE l.owner_id IS NOT NULL AND (u.id IS NULL OR u.role = 'accounting')",

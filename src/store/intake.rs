@@ -238,50 +238,58 @@ pub async fn insert_notifications(conn: &mut Conn, rows: &[NotificationRow]) -> 
     .await
 }
 
-/// What a batch adds to one member: open leads and, when routing gave them some, the seq
-/// of the last one.
-pub struct MemberDelta<'a> {
-    pub account_id: &'a str,
-    pub user_id: &'a str,
+/// What a batch adds to one member: open leads, unread notifications and, when routing
+/// gave them leads, the seq of the last one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberDelta {
     pub open: i64,
+    pub unread: i64,
     pub last_routed_seq: Option<i64>,
 }
 
-/// Adds each member's new open leads and records the seq of the last lead routed to them.
+/// Adds each member's new open leads and unread notifications and records the seq of the
+/// last lead routed to them, for ((account, member), delta) pairs.
 /// SQLite (one writer, nothing to deadlock with) takes them in one statement; PostgreSQL
 /// row by row in the order given, so two transactions lock members in the same order.
-pub async fn add_to_members(conn: &mut Conn, members: &[MemberDelta<'_>]) -> sqlx::Result<()> {
+pub async fn add_to_members(
+    conn: &mut Conn,
+    members: &[(&(String, String), &MemberDelta)],
+) -> sqlx::Result<()> {
     const SET: &str = "UPDATE users SET open_leads = open_leads + ";
     match Slots::of(conn) {
         Slots::Anonymous => {
             for chunk in members.chunks(CHUNK) {
                 let sql = format!(
-                    "{SET}v.column3, last_routed_seq = COALESCE(v.column4, last_routed_seq) \
+                    "{SET}v.column3, unread_notifications = unread_notifications + v.column4, \
+                     last_routed_seq = COALESCE(v.column5, last_routed_seq) \
                      FROM (VALUES {}) AS v \
                      WHERE users.account_id = v.column1 AND users.id = v.column2",
-                    Slots::Anonymous.tuples(4, chunk.len())
+                    Slots::Anonymous.tuples(5, chunk.len())
                 );
                 let mut query = sqlx::query(AssertSqlSafe(sql));
-                for m in chunk {
+                for ((account_id, user_id), m) in chunk {
                     query = query
-                        .bind(m.account_id)
-                        .bind(m.user_id)
+                        .bind(account_id)
+                        .bind(user_id)
                         .bind(m.open)
+                        .bind(m.unread)
                         .bind(m.last_routed_seq);
                 }
                 query.execute(&mut *conn).await?;
             }
         }
         Slots::Numbered => {
-            for m in members {
+            for ((account_id, user_id), m) in members {
                 sqlx::query(AssertSqlSafe(format!(
-                    "{SET}$1, last_routed_seq = COALESCE($2, last_routed_seq) \
-                     WHERE account_id = $3 AND id = $4"
+                    "{SET}$1, unread_notifications = unread_notifications + $2, \
+                     last_routed_seq = COALESCE($3, last_routed_seq) \
+                     WHERE account_id = $4 AND id = $5"
                 )))
                 .bind(m.open)
+                .bind(m.unread)
                 .bind(m.last_routed_seq)
-                .bind(m.account_id)
-                .bind(m.user_id)
+                .bind(account_id)
+                .bind(user_id)
                 .execute(&mut *conn)
                 .await?;
             }

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "check_indexes", "0008_check_indexes"),
     migration!(9, "lead_search", "0009_lead_search"),
     migration!(10, "lean_event_index", "0010_lean_event_index"),
+    migration!(11, "unread_counter", "0011_unread_counter"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

@@ -23,7 +23,28 @@ pub struct NewNotification<'a> {
     pub text: &'a str,
 }
 
+/// Adds `delta` to a member's unread count; every write that makes a notification unread
+/// or read calls it in the same transaction (`leadroute check` recounts).
+pub async fn add_unread(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    delta: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET unread_notifications = unread_notifications + $1 \
+         WHERE account_id = $2 AND id = $3",
+    )
+    .bind(delta)
+    .bind(account_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn insert(conn: &mut Conn, n: &NewNotification<'_>, now: i64) -> sqlx::Result<()> {
+    add_unread(conn, n.account_id, n.user_id, 1).await?;
     sqlx::query(
         "INSERT INTO notifications (id, account_id, user_id, kind, lead_id, text, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -77,11 +98,12 @@ pub async fn list(
 }
 
 pub async fn unread_count(conn: &mut Conn, account_id: &str, user_id: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND user_id = $2 AND read_at IS NULL")
+    sqlx::query_scalar("SELECT unread_notifications FROM users WHERE account_id = $1 AND id = $2")
         .bind(account_id)
         .bind(user_id)
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await
+        .map(Option::unwrap_or_default)
 }
 
 /// The lead a member's notification points at; `None` when it is not theirs.
@@ -108,29 +130,45 @@ pub async fn mark_read(
     id: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND user_id = $3 AND id = $4 AND read_at IS NULL",
     )
     .bind(now)
     .bind(account_id)
     .bind(user_id)
     .bind(id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    if done.rows_affected() > 0 {
+        add_unread(conn, account_id, user_id, -1).await?;
+    }
     Ok(())
 }
 
+/// Marks every unread notification of a member read. They are found newest first and the
+/// search stops at the member's unread count, so a member with years of read ones and a
+/// few new ones costs a few rows, not years.
 pub async fn mark_all_read(
     conn: &mut Conn,
     account_id: &str,
     user_id: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND user_id = $3 AND read_at IS NULL")
-        .bind(now)
-        .bind(account_id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    let unread = unread_count(conn, account_id, user_id).await?;
+    if unread == 0 {
+        return Ok(());
+    }
+    let done = sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND user_id = $3 \
+         AND id IN (SELECT id FROM notifications WHERE account_id = $2 AND user_id = $3 \
+         AND read_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4)",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(user_id)
+    .bind(unread)
+    .execute(&mut *conn)
+    .await?;
+    let read = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
+    add_unread(conn, account_id, user_id, -read).await
 }

@@ -64,8 +64,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> sqlx::Resu
 pub async fn lookup(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result<Option<Session>> {
     let row = sqlx::query(concat!(
         "SELECT s.token_hash, s.kind, s.csrf_token, a.name AS account_name, \
-         (SELECT COUNT(*) FROM notifications n WHERE n.account_id = s.account_id \
-          AND n.user_id = s.user_id AND n.read_at IS NULL) AS unread, ",
+         u.unread_notifications AS unread, ",
         user_columns!(),
         " FROM sessions s \
           JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id \

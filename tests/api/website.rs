@@ -553,6 +553,15 @@ async fn notifications_are_private_and_can_be_marked_read(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 204);
+    // Reading it again changes nothing (the count is kept, not recounted).
+    app.call(
+        Method::POST,
+        format!("/api/v1/notifications/{first}/read"),
+        Some(&rep.token),
+        None,
+    )
+    .await
+    .expect(204);
     let unread = app
         .get("/api/v1/notifications?unread=true", &rep.token)
         .await;
@@ -576,11 +585,58 @@ async fn notifications_are_private_and_can_be_marked_read(app: TestApp) {
         .status,
         204
     );
-    assert_eq!(
-        app.get("/api/v1/notifications", &rep.token).await.json["unread_count"],
-        0
-    );
+    let inbox = app.get("/api/v1/notifications", &rep.token).await;
+    assert_eq!(inbox.json["unread_count"], 0);
+    let read_at: Vec<&Value> = inbox.json["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["read_at"])
+        .collect();
+    assert!(read_at.iter().all(|at| at.is_string()), "{read_at:?}");
+    // New ones after that count from zero; reading all again reads only them, and the
+    // first keeps the time it was read.
+    for name in ["Third", "Fourth"] {
+        app.post(
+            "/api/v1/leads",
+            Some(&owner.token),
+            json!({"name": name, "owner_id": rep.id}),
+        )
+        .await
+        .expect(201);
+    }
+    let count = app
+        .get("/api/v1/notifications/unread-count", &rep.token)
+        .await;
+    assert_eq!(count.json["unread_count"], 2);
+    app.call(
+        Method::POST,
+        "/api/v1/notifications/read-all",
+        Some(&rep.token),
+        None,
+    )
+    .await
+    .expect(204);
+    let inbox = app.get("/api/v1/notifications", &rep.token).await;
+    assert_eq!(inbox.json["unread_count"], 0);
+    let all = inbox.json["notifications"].as_array().unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|n| n["read_at"].is_string()));
+    let was_first = all.iter().find(|n| n["id"] == first.as_str()).unwrap();
+    assert_eq!(was_first["read_at"], read_at[0].clone());
     assert!(lead.json["id"].is_string());
+    app.check().await;
+    // `leadroute check` recounts: a counter off by one is reported.
+    sqlx::query("UPDATE users SET unread_notifications = 1 WHERE id = $1")
+        .bind(&rep.id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let problems = leadroute::store::check::run(&app.db).await.unwrap();
+    assert!(
+        problems.len() == 1 && problems[0].contains("unread count"),
+        "{problems:?}"
+    );
 }
 
 /// The per-address limit (`LEADROUTE_PUBLIC_RATE_LIMIT`) and its `0` switch.

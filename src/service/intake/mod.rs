@@ -13,7 +13,7 @@ use super::secrets;
 use crate::domain::lead::LeadSource;
 use crate::domain::routing::Receipt;
 use crate::error::{Error, Result};
-use crate::store::intake::{self, EventRow, LeadRow, NotificationRow};
+use crate::store::intake::{self, EventRow, LeadRow, MemberDelta, NotificationRow};
 use crate::store::leads::{self, Lead, Routing};
 use crate::store::users::User;
 use crate::store::{Conn, Db, website};
@@ -36,8 +36,8 @@ pub(crate) struct Batch {
     leads: Vec<LeadRow>,
     events: Vec<EventRow>,
     notifications: Vec<NotificationRow>,
-    /// (account, member) -> (open leads added, seq of the last lead routed to them).
-    members: BTreeMap<(String, String), (i64, Option<i64>)>,
+    /// (account, member) -> what this batch adds to them.
+    members: BTreeMap<(String, String), MemberDelta>,
     /// (account, Idempotency-Key) -> lead, for keys first used in this batch.
     keys: BTreeMap<(String, String), String>,
     /// Website form key -> its account, `None` for a key that does not exist.
@@ -118,9 +118,9 @@ impl Batch {
                 .members
                 .entry((account_id.to_owned(), owner_id.clone()))
                 .or_default();
-            entry.0 += 1;
+            entry.open += 1;
             if let Some(r) = &receipt {
-                entry.1 = Some(r.seq);
+                entry.last_routed_seq = Some(r.seq);
             }
         }
         let source = new.source.label();
@@ -172,6 +172,10 @@ impl Batch {
             _ => None,
         };
         if let Some((user_id, kind, text)) = note {
+            self.members
+                .entry((account_id.to_owned(), user_id.clone()))
+                .or_default()
+                .unread += 1;
             self.notifications.push(NotificationRow {
                 id: secrets::new_id(),
                 account_id: account_id.to_owned(),
@@ -232,18 +236,7 @@ impl Batch {
         intake::insert_events(tx, &self.events).await?;
         intake::insert_notifications(tx, &self.notifications).await?;
         // In (account, member) order, so two transactions never wait on each other's rows.
-        let members: Vec<_> = self
-            .members
-            .iter()
-            .map(
-                |((account_id, user_id), (open, last_seq))| intake::MemberDelta {
-                    account_id,
-                    user_id,
-                    open: *open,
-                    last_routed_seq: *last_seq,
-                },
-            )
-            .collect();
+        let members: Vec<_> = self.members.iter().collect();
         intake::add_to_members(tx, &members).await?;
         for (account_id, router) in &self.routers {
             router.save(tx, account_id).await?;
