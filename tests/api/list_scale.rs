@@ -645,6 +645,15 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
             })
             .collect();
         assert_eq!(measured, expected.join(","));
+        // Any text is a literal: quotes, operators and brackets are measured, not parsed.
+        let hostile = r#"a"b*c (d) OR e^"#;
+        let (sql, args) = commonness_sql(hostile);
+        let measured: String = bound(sql, args)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(measured, vec!["0"; hostile.len() - 2].join(","));
         // Rare, common and missing trigrams all occur in this q.
         assert!(expected.iter().any(|n| n == "0") && expected.iter().any(|n| n.len() > 3));
         assert!(
