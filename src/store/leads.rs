@@ -451,9 +451,40 @@ pub fn commonness_sql(q: &str) -> (String, Vec<Arg>) {
     let sql = if measures.is_empty() {
         "SELECT ''".to_owned()
     } else {
-        format!("SELECT {}", measures.join(" || ',' || "))
+        // Text even for one trigram, whose measure alone is a number.
+        format!("SELECT '' || {}", measures.join(" || ',' || "))
     };
     (sql, args)
+}
+
+/// Runs `commonness_sql`: one number per measured trigram of q, in q's order.
+async fn measure_commonness(conn: &mut Conn, q: &str) -> sqlx::Result<Vec<i64>> {
+    let (sql, args) = commonness_sql(q);
+    let measured: String = bound(sql, args).fetch_one(&mut *conn).await?.try_get(0)?;
+    Ok(measured
+        .split(',')
+        .map(|n| n.parse().unwrap_or(0))
+        .collect())
+}
+
+/// The created_at of an account's `$2 + 1`-th newest lead: where the probe's walk of the
+/// newest `PROBE_ROWS` leads would end (read from leads_newest alone).
+pub const PROBE_EDGE_SQL: &str = "SELECT created_at FROM leads WHERE account_id = $1 \
+     ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $2";
+
+/// Whether q's rarest trigram is rare enough among the leads newer than `edge` (the probe's
+/// last lead; `None` when the account has fewer) that a search needs no probe: it has fewer
+/// than `COMMONNESS_SAMPLE` entries in all, or its `COMMONNESS_SAMPLE`-th newest is older
+/// than `edge`. Then the newest leads hold fewer matches than that, so walking them would
+/// not find a page of them (the probe's test) or, for a page that small, the index finds it
+/// as fast.
+pub fn rare_before(commonness: &[i64], edge: Option<i64>) -> bool {
+    match (commonness.iter().min(), edge) {
+        (Some(&rarest), Some(edge)) => {
+            rarest < COMMONNESS_SAMPLE || rarest - COMMONNESS_SAMPLE < edge
+        }
+        _ => false,
+    }
 }
 
 /// q's trigrams (three characters each, overlapping) from its start, in order.
@@ -510,28 +541,47 @@ pub async fn list(
         Backend::Sqlite
     };
     let search = filter.q.as_deref().is_some_and(searchable);
+    let q = filter.q.as_deref().unwrap_or_default();
     let plan = match backend {
         Backend::Sqlite if search => {
-            let (sql, args) = list_sql(backend, ListPlan::Probe, account_id, filter);
-            let probe = bound(sql, args).fetch_one(&mut *conn).await?;
-            let visited: i64 = probe.try_get("visited")?;
-            let hits: i64 = probe.try_get("hits")?;
-            if visited == PROBE_ROWS && hits < filter.limit {
-                let q = filter.q.as_deref().unwrap_or_default();
-                let (sql, args) = commonness_sql(q);
-                let measured: String = bound(sql, args).fetch_one(&mut *conn).await?.try_get(0)?;
-                let commonness: Vec<i64> = measured
-                    .split(',')
-                    .map(|n| n.parse().unwrap_or(0))
-                    .collect();
-                ListPlan::Search(Trigrams::rarest(q, &commonness))
+            // A search for q alone (no other filter, the first page) asks the index how
+            // common q's trigrams are first: when that alone shows q is rare among the
+            // newest leads, the probe's walk (2-3 ms at a million leads) is skipped.
+            let plain = filter.owner == OwnerFilter::Anyone
+                && filter.status.is_none()
+                && filter.source.is_none()
+                && filter.before.is_none();
+            let (commonness, edge) = if plain {
+                let edge: Option<i64> = sqlx::query_scalar(PROBE_EDGE_SQL)
+                    .bind(account_id)
+                    .bind(PROBE_ROWS - 1)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                (Some(measure_commonness(conn, q).await?), edge)
             } else {
+                (None, None)
+            };
+            let rare = match &commonness {
+                Some(commonness) if rare_before(commonness, edge) => true,
+                _ => {
+                    let (sql, args) = list_sql(backend, ListPlan::Probe, account_id, filter);
+                    let probe = bound(sql, args).fetch_one(&mut *conn).await?;
+                    let visited: i64 = probe.try_get("visited")?;
+                    let hits: i64 = probe.try_get("hits")?;
+                    visited == PROBE_ROWS && hits < filter.limit
+                }
+            };
+            if !rare {
                 ListPlan::Walk
+            } else {
+                let commonness = match commonness {
+                    Some(commonness) => commonness,
+                    None => measure_commonness(conn, q).await?,
+                };
+                ListPlan::Search(Trigrams::rarest(q, &commonness))
             }
         }
-        Backend::Postgres if search => {
-            ListPlan::Search(Trigrams::spread(filter.q.as_deref().unwrap_or_default()))
-        }
+        Backend::Postgres if search => ListPlan::Search(Trigrams::spread(q)),
         _ => ListPlan::Walk,
     };
     let (sql, args) = list_sql(backend, plan, account_id, filter);
@@ -692,7 +742,8 @@ mod tests {
     use sqlx::Row;
 
     use super::{
-        EVENTS_SQL, MEASURED_TRIGRAMS, READ_TRIGRAMS, Trigrams, fts_query, like_pattern, searchable,
+        COMMONNESS_SAMPLE, EVENTS_SQL, MEASURED_TRIGRAMS, READ_TRIGRAMS, Trigrams, fts_query,
+        like_pattern, rare_before, searchable,
     };
 
     /// A lead's history is found through its lead (and sorted, a handful of rows), never by
@@ -768,6 +819,29 @@ mod tests {
             Trigrams::rarest(&long, &far_rare),
             Trigrams::rarest(&long, &far)
         );
+    }
+
+    /// A search skips the probe only when q's rarest trigram has fewer entries than the
+    /// sample, or its sample reaches back past the probe's last lead; never without one.
+    #[test]
+    fn a_search_skips_the_probe_only_for_a_rare_trigram() {
+        let at = |ms: i64| COMMONNESS_SAMPLE + ms;
+        let cases = [
+            (vec![], Some(1_000), false),
+            (vec![10, at(5_000)], None, false),
+            (vec![10, at(5_000)], Some(1_000), true),
+            (vec![at(5_000), at(999)], Some(1_000), true),
+            (vec![at(5_000), at(1_000)], Some(1_000), false),
+            (vec![at(5_000), at(1_500)], Some(1_000), false),
+            (vec![0], Some(1_000), true),
+        ];
+        for (commonness, edge, rare) in cases {
+            assert_eq!(
+                rare_before(&commonness, edge),
+                rare,
+                "{commonness:?} {edge:?}"
+            );
+        }
     }
 
     proptest! {

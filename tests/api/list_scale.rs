@@ -7,8 +7,8 @@
 use leadroute::domain::lead::{LeadSource, LeadStatus};
 use leadroute::store::Backend;
 use leadroute::store::leads::{
-    COMMONNESS_SAMPLE, ListFilter, ListPlan, OwnerFilter, PROBE_ROWS, Trigrams, bound,
-    commonness_sql, list_sql,
+    COMMONNESS_SAMPLE, ListFilter, ListPlan, OwnerFilter, PROBE_EDGE_SQL, PROBE_ROWS, Trigrams,
+    bound, commonness_sql, list_sql,
 };
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
@@ -645,6 +645,25 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
             })
             .collect();
         assert_eq!(measured, expected.join(","));
+        // Where the probe's walk would end: the account's 1,000th newest lead. A search for
+        // a trigram rarer than that (all of `unicornio`'s, below) skips the probe.
+        let edge: Option<i64> = sqlx::query_scalar(PROBE_EDGE_SQL)
+            .bind(&owner.account_id)
+            .bind(PROBE_ROWS - 1)
+            .fetch_optional(&app.db.pool)
+            .await
+            .unwrap();
+        let mut at: Vec<i64> = all.iter().map(|b| b.created_at).collect();
+        at.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(edge, Some(at[PROBE_ROWS as usize - 1]));
+        // One trigram is measured as text too.
+        let (sql, args) = commonness_sql("uni");
+        let measured: String = bound(sql, args)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(measured, "1");
         // Any text is a literal: quotes, operators and brackets are measured, not parsed.
         let hostile = r#"a"b*c (d) OR e^"#;
         let (sql, args) = commonness_sql(hostile);
@@ -667,6 +686,7 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
     // the newest leads, a common one, with filters, paged to the end with cursors.
     for (params, limit) in [
         ("q=unicornio", 50),
+        ("q=uni", 50),
         ("q=needlework", 5),
         ("q=needlework&owner=me", 3),
         ("q=needlework&status=won", 2),
