@@ -12,6 +12,7 @@ pub mod leads;
 mod migrate;
 pub mod notifications;
 pub mod routing;
+pub mod search;
 pub mod sessions;
 pub mod users;
 pub mod website;

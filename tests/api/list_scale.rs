@@ -7,9 +7,9 @@
 use leadroute::domain::lead::{LeadSource, LeadStatus};
 use leadroute::store::Backend;
 use leadroute::store::leads::{
-    COMMONNESS_SAMPLE, ListFilter, ListPlan, OwnerFilter, PROBE_EDGE_SQL, PROBE_ROWS, Trigrams,
-    bound, commonness_sql, list_sql,
+    ListFilter, ListPlan, OwnerFilter, PROBE_EDGE_SQL, PROBE_ROWS, bound, list_sql,
 };
+use leadroute::store::search::{COMMONNESS_SAMPLE, Trigrams, commonness_sql};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
 
