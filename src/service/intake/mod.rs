@@ -90,7 +90,8 @@ impl Batch {
     /// Adds a new lead: with no explicit owner it is routed (when routing is on); an explicit
     /// owner always wins. Plans the lead, its `created` (and `routed`) history, the owner's
     /// open-lead count and, for a routed public lead or a lead someone else gave them, the
-    /// owner's notification. Returns the new lead's id and the routing receipt.
+    /// owner's notification and unread count. Returns the new lead's id and the routing
+    /// receipt.
     pub(crate) async fn add(
         &mut self,
         db: &Db,
