@@ -35,6 +35,16 @@ fn walk_and_searches(q: &str) -> [ListPlan; 3] {
     ]
 }
 
+/// `commonness_sql` of q, as SQLite answers it.
+async fn commonness(app: &TestApp, q: &str) -> String {
+    let (sql, args) = commonness_sql(q);
+    bound(sql, args)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// The ids one plan returns for a filter, run as `list` would run it.
 async fn ids_by(
     app: &TestApp,
@@ -621,12 +631,7 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
     // its sample-th newest lead (further back is rarer). A search reads the rarest.
     if app.db.backend == Backend::Sqlite {
         let q = "ead 123 unicornio";
-        let (sql, args) = commonness_sql(q);
-        let measured: String = bound(sql, args)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap()
-            .get(0);
+        let measured = commonness(&app, q).await;
         let chars: Vec<char> = q.chars().collect();
         let expected: Vec<String> = chars
             .windows(3)
@@ -657,21 +662,11 @@ async fn search_at_scale_pages_exactly_like_the_walk(app: TestApp) {
         at.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(edge, Some(at[PROBE_ROWS as usize - 1]));
         // One trigram is measured as text too.
-        let (sql, args) = commonness_sql("uni");
-        let measured: String = bound(sql, args)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap()
-            .get(0);
+        let measured = commonness(&app, "uni").await;
         assert_eq!(measured, "1");
         // Any text is a literal: quotes, operators and brackets are measured, not parsed.
         let hostile = r#"a"b*c (d) OR e^"#;
-        let (sql, args) = commonness_sql(hostile);
-        let measured: String = bound(sql, args)
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap()
-            .get(0);
+        let measured = commonness(&app, hostile).await;
         assert_eq!(measured, vec!["0"; hostile.len() - 2].join(","));
         // Rare, common and missing trigrams all occur in this q.
         assert!(expected.iter().any(|n| n == "0") && expected.iter().any(|n| n.len() > 3));
