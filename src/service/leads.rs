@@ -10,7 +10,7 @@ use crate::domain::permissions::{self, Action, OwnerPick};
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
 use crate::store::leads::{self, Event, Lead, ListFilter, NewEvent, OwnerFilter};
-use crate::store::users::{self, User};
+use crate::store::users::{self, Counter, User};
 use crate::store::{Conn, Db, audit, now_ms};
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -279,7 +279,14 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
             let was = lead::is_open(Some(owner), lead.status);
             let is = lead::is_open(Some(owner), next.status);
             if was != is {
-                leads::add_open(&mut tx, &lead.account_id, owner, if is { 1 } else { -1 }).await?;
+                users::add_to_counter(
+                    &mut tx,
+                    Counter::OpenLeads,
+                    &lead.account_id,
+                    owner,
+                    if is { 1 } else { -1 },
+                )
+                .await?;
             }
         }
         let detail = format!(
@@ -417,7 +424,14 @@ pub async fn change_owner(
             .collect();
         moves.sort_unstable();
         for (user_id, delta) in moves {
-            leads::add_open(&mut tx, actor.account_id(), user_id, delta).await?;
+            users::add_to_counter(
+                &mut tx,
+                Counter::OpenLeads,
+                actor.account_id(),
+                user_id,
+                delta,
+            )
+            .await?;
         }
     }
     let from_name = lead.owner.as_ref().map(|(_, n)| n.as_str());

@@ -513,22 +513,6 @@ pub async fn count_owned(conn: &mut Conn, account_id: &str, user_id: &str) -> sq
         .await
 }
 
-/// Moves a member's open-lead counter by `delta` (+1 or -1).
-pub async fn add_open(
-    conn: &mut Conn,
-    account_id: &str,
-    user_id: &str,
-    delta: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET open_leads = open_leads + $1 WHERE account_id = $2 AND id = $3")
-        .bind(delta)
-        .bind(account_id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 pub struct NewEvent<'a> {
     pub account_id: &'a str,
     pub lead_id: &'a str,

@@ -3,6 +3,8 @@
 use sqlx::Row;
 
 use super::Conn;
+use super::users::Counter::UnreadNotifications;
+use super::users::add_to_counter;
 
 #[derive(Debug, Clone)]
 pub struct Notification {
@@ -23,28 +25,8 @@ pub struct NewNotification<'a> {
     pub text: &'a str,
 }
 
-/// Adds `delta` to a member's unread count; every write that makes a notification unread
-/// or read calls it in the same transaction (`leadroute check` recounts).
-pub async fn add_unread(
-    conn: &mut Conn,
-    account_id: &str,
-    user_id: &str,
-    delta: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET unread_notifications = unread_notifications + $1 \
-         WHERE account_id = $2 AND id = $3",
-    )
-    .bind(delta)
-    .bind(account_id)
-    .bind(user_id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 pub async fn insert(conn: &mut Conn, n: &NewNotification<'_>, now: i64) -> sqlx::Result<()> {
-    add_unread(conn, n.account_id, n.user_id, 1).await?;
+    add_to_counter(conn, UnreadNotifications, n.account_id, n.user_id, 1).await?;
     sqlx::query(
         "INSERT INTO notifications (id, account_id, user_id, kind, lead_id, text, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -140,7 +122,7 @@ pub async fn mark_read(
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() > 0 {
-        add_unread(conn, account_id, user_id, -1).await?;
+        add_to_counter(conn, UnreadNotifications, account_id, user_id, -1).await?;
     }
     Ok(())
 }
@@ -170,5 +152,5 @@ pub async fn mark_all_read(
     .execute(&mut *conn)
     .await?;
     let read = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
-    add_unread(conn, account_id, user_id, -read).await
+    add_to_counter(conn, UnreadNotifications, account_id, user_id, -read).await
 }

@@ -231,3 +231,39 @@ pub async fn use_reset(
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// A count kept on each member's row, moved in the transaction of every write that changes
+/// what it counts (`leadroute check` recounts both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// Their open leads, what balanced routing compares.
+    OpenLeads,
+    /// Their unread notifications, the bell's number.
+    UnreadNotifications,
+}
+
+/// Moves one of a member's counters by `delta`.
+pub async fn add_to_counter(
+    conn: &mut Conn,
+    counter: Counter,
+    account_id: &str,
+    user_id: &str,
+    delta: i64,
+) -> sqlx::Result<()> {
+    let sql = match counter {
+        Counter::OpenLeads => {
+            "UPDATE users SET open_leads = open_leads + $1 WHERE account_id = $2 AND id = $3"
+        }
+        Counter::UnreadNotifications => {
+            "UPDATE users SET unread_notifications = unread_notifications + $1 \
+             WHERE account_id = $2 AND id = $3"
+        }
+    };
+    sqlx::query(sql)
+        .bind(delta)
+        .bind(account_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
