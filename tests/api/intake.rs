@@ -14,6 +14,7 @@ use crate::processes::{
 
 crate::backend_tests!(
     concurrent_submissions_share_commits_and_route_in_arrival_order,
+    two_accounts_rushed_at_once_each_route_in_their_own_order,
     balanced_in_batches_matches_a_sequential_replay,
     one_broken_submission_does_not_fail_its_batch,
     one_idempotency_key_in_a_batch_makes_one_lead,
@@ -28,11 +29,15 @@ struct Team {
 
 /// An account with `reps` Sales reps, routing on with `strategy`, and its form key.
 async fn team(app: &TestApp, reps: usize, strategy: &str) -> Team {
-    let owner = app.signup("Acme", "o@acme.io").await;
+    team_named(app, "acme", reps, strategy).await
+}
+
+async fn team_named(app: &TestApp, name: &str, reps: usize, strategy: &str) -> Team {
+    let owner = app.signup(name, &format!("o@{name}.io")).await;
     let mut members = Vec::new();
     for i in 0..reps {
         members.push(
-            app.add_member(&owner, "sales", &format!("rep{i}@acme.io"))
+            app.add_member(&owner, "sales", &format!("rep{i}@{name}.io"))
                 .await,
         );
     }
@@ -75,9 +80,20 @@ async fn rush(
     idempotency_key: Option<&str>,
     rate_limit: u32,
 ) -> Vec<Result<Outcome, leadroute::error::Error>> {
+    rush_to(writer, &[key], n, idempotency_key, rate_limit).await
+}
+
+/// As [`rush`], submission `i` to form `keys[i % keys.len()]`.
+async fn rush_to(
+    writer: &Writer,
+    keys: &[&str],
+    n: usize,
+    idempotency_key: Option<&str>,
+    rate_limit: u32,
+) -> Vec<Result<Outcome, leadroute::error::Error>> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
-        let (writer, key) = (writer.clone(), key.to_owned());
+        let (writer, key) = (writer.clone(), keys[i % keys.len()].to_owned());
         let idem = idempotency_key.map(str::to_owned);
         tasks.spawn(async move {
             let caller = Caller {
@@ -154,6 +170,35 @@ async fn concurrent_submissions_share_commits_and_route_in_arrival_order(app: Te
             .await
             .unwrap();
     assert_eq!(notes, 300);
+    app.check().await;
+}
+
+/// A batch locks the accounts it starts with; a submission for another account arriving
+/// while it is open waits for the next one. Either way each account routes in one order.
+async fn two_accounts_rushed_at_once_each_route_in_their_own_order(app: TestApp) {
+    let teams = [
+        team_named(&app, "acme", 3, "round_robin").await,
+        team_named(&app, "globex", 2, "round_robin").await,
+    ];
+    let writer = Writer::start(app.db.clone());
+    for round in 1..=3 {
+        let answers = rush_to(&writer, &[&teams[0].key, &teams[1].key], 200, None, 0).await;
+        assert!(answers.iter().all(|a| matches!(a, Ok(Outcome::Created(_)))));
+        for t in &teams {
+            let routed = owners_in_seq_order(&app.db, &t.owner.account_id).await;
+            assert_eq!(
+                routed.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+                (1..=100 * round).collect::<Vec<_>>(),
+                "each account's own gapless seq"
+            );
+            for (i, (_, owner)) in routed.iter().enumerate() {
+                assert_eq!(*owner, t.reps[i % t.reps.len()].id, "seq {}", i + 1);
+            }
+        }
+    }
+    let (batches, submissions) = writer.stats();
+    assert_eq!(submissions, 600);
+    assert!(batches < 600, "shared transactions ({batches})");
     app.check().await;
 }
 

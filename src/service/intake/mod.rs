@@ -231,11 +231,27 @@ impl Batch {
             .insert((account_id.to_owned(), key.to_owned()), lead_id.to_owned());
     }
 
-    /// Writes everything planned, in the caller's transaction.
-    pub(crate) async fn write(self, tx: &mut Conn) -> Result<()> {
+    /// Leads planned and not yet written.
+    pub(crate) fn unwritten(&self) -> usize {
+        self.leads.len()
+    }
+
+    /// Writes the leads planned so far with their history and notifications, in the
+    /// caller's transaction, so a batch still taking leads can write as it goes. The
+    /// counters, routing state and keys wait for [`Batch::write`].
+    pub(crate) async fn write_leads(&mut self, tx: &mut Conn) -> Result<()> {
         intake::insert_leads(tx, &self.leads).await?;
         intake::insert_events(tx, &self.events).await?;
         intake::insert_notifications(tx, &self.notifications).await?;
+        self.leads.clear();
+        self.events.clear();
+        self.notifications.clear();
+        Ok(())
+    }
+
+    /// Writes everything planned, in the caller's transaction.
+    pub(crate) async fn write(mut self, tx: &mut Conn) -> Result<()> {
+        self.write_leads(tx).await?;
         // In (account, member) order, so two transactions never wait on each other's rows.
         let members: Vec<_> = self.members.iter().collect();
         intake::add_to_members(tx, &members).await?;
