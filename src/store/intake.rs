@@ -43,20 +43,28 @@ impl Slots {
         }
     }
 
-    /// `rows` tuples of `width` slots: `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`.
+    /// `rows` tuples of `width` slots: `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`. Written
+    /// into one string: a 64-row insert has over a thousand slots, and a batch builds
+    /// several such statements.
     fn tuples(self, width: usize, rows: usize) -> String {
-        let tuples: Vec<String> = (0..rows)
-            .map(|r| {
-                let slots: Vec<String> = (1..=width)
-                    .map(|c| match self {
-                        Slots::Anonymous => "?".to_owned(),
-                        Slots::Numbered => format!("${}", r * width + c),
-                    })
-                    .collect();
-                format!("({})", slots.join(", "))
-            })
-            .collect();
-        tuples.join(", ")
+        use std::fmt::Write;
+        let mut sql = String::with_capacity(rows * width * 6);
+        for r in 0..rows {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 1..=width {
+                if c > 1 {
+                    sql.push_str(", ");
+                }
+                match self {
+                    Slots::Anonymous => sql.push('?'),
+                    Slots::Numbered => {
+                        let _ = write!(sql, "${}", r * width + c);
+                    }
+                }
+            }
+            sql.push(')');
+        }
+        sql
     }
 }
 
@@ -319,6 +327,10 @@ mod tests {
     fn slots_are_anonymous_on_sqlite_and_numbered_on_postgres() {
         assert_eq!(Slots::Anonymous.tuples(2, 2), "(?, ?), (?, ?)");
         assert_eq!(Slots::Numbered.tuples(2, 3), "($1, $2), ($3, $4), ($5, $6)");
+        assert_eq!(Slots::Anonymous.tuples(3, 1), "(?, ?, ?)");
+        assert_eq!(Slots::Numbered.tuples(1, 3), "($1), ($2), ($3)");
+        assert_eq!(Slots::Numbered.tuples(7, 64).matches('$').count(), 448);
+        assert!(Slots::Numbered.tuples(7, 64).ends_with("$448)"));
     }
 
     #[tokio::test]
