@@ -240,9 +240,7 @@ impl Batch {
     /// caller's transaction, so a batch still taking leads can write as it goes. The
     /// counters, routing state and keys wait for [`Batch::write`].
     pub(crate) async fn write_leads(&mut self, tx: &mut Conn) -> Result<()> {
-        intake::insert_leads(tx, &self.leads).await?;
-        intake::insert_events(tx, &self.events).await?;
-        intake::insert_notifications(tx, &self.notifications).await?;
+        intake::insert_new(tx, &self.leads, &self.events, &self.notifications).await?;
         self.leads.clear();
         self.events.clear();
         self.notifications.clear();
