@@ -139,6 +139,8 @@ async fn batch(
         incoming,
         deferred,
     } = jobs;
+    // Empty unless the batch failed before taking everything it had received.
+    taken.extend(incoming);
     stats.batches.fetch_add(1, Ordering::Relaxed);
     stats
         .submissions
@@ -152,7 +154,6 @@ async fn batch(
         Err(err) => {
             // Nothing of the batch was stored. One submission must not fail the others:
             // each goes again in a transaction of its own.
-            taken.extend(incoming);
             tracing::warn!(
                 leads = taken.len(),
                 "intake batch failed, storing one by one: {err}"
