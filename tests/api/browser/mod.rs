@@ -317,14 +317,44 @@ impl Browser {
 
     /// Sizes the window so that the page itself gets `width` x `height` CSS pixels.
     pub async fn set_viewport_size(&self, width: u32, height: u32) {
-        self.set_window_size(width, height).await.unwrap();
+        let got = self.resize_viewport(width, height).await;
+        assert_eq!(got, (width, height), "viewport size");
+    }
+
+    /// Resizes the window until the page has `width` x `height` CSS pixels, or the wait ends;
+    /// the size the page has then. The page learns of a new window size a moment after the
+    /// WebDriver call returns (later on a busy machine), so each resize is polled for until
+    /// the page's size moves; the window's decorations are then added by growing the window
+    /// by what the page still lacks.
+    async fn resize_viewport(&self, width: u32, height: u32) -> (u32, u32) {
+        let want = (width, height);
+        let deadline = Instant::now() + WAIT;
+        let (mut window_w, mut window_h) = want;
+        loop {
+            let before = self.viewport().await;
+            self.set_window_size(window_w, window_h).await.unwrap();
+            let settle = deadline.min(Instant::now() + Duration::from_secs(2));
+            let got = loop {
+                let got = self.viewport().await;
+                if got == want || got != before || Instant::now() > settle {
+                    break got;
+                }
+                tokio::time::sleep(POLL).await;
+            };
+            if got == want || Instant::now() > deadline {
+                return got;
+            }
+            let grow = |window: u32, want: u32, got: u32| (window + want).saturating_sub(got);
+            window_w = grow(window_w, width, got.0);
+            window_h = grow(window_h, height, got.1);
+        }
+    }
+
+    /// The page's size in CSS pixels: `innerWidth` x `innerHeight`.
+    async fn viewport(&self) -> (u32, u32) {
         let inner = self.js("return [innerWidth, innerHeight]").await;
-        let grow =
-            |want: u32, got: &Value| want + want.saturating_sub(got.as_u64().unwrap() as u32);
-        let (w, h) = (grow(width, &inner[0]), grow(height, &inner[1]));
-        self.set_window_size(w, h).await.unwrap();
-        let inner = self.js("return [innerWidth, innerHeight]").await;
-        assert_eq!(inner, json!([width, height]), "viewport size");
+        let px = |v: &Value| v.as_u64().unwrap() as u32;
+        (px(&inner[0]), px(&inner[1]))
     }
 
     /// How many CSS pixels the page is wider than the window (0 when nothing overflows).
@@ -342,21 +372,20 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
-    /// A PNG of the whole page: the window is made as tall as the page for the shot.
+    /// A PNG of the whole page: the page is made as tall as its content for the shot.
     pub async fn full_screenshot(&self, name: &str) {
-        let (width, height) = self.get_window_size().await.unwrap();
-        let extra = self
-            .js("return Math.max(0, document.documentElement.scrollHeight - innerHeight)")
+        let (width, height) = self.viewport().await;
+        let full = self
+            .js("return document.documentElement.scrollHeight")
             .await
             .as_u64()
-            .unwrap_or(0);
-        let resize = |h: u64| self.set_window_size(width as u32, h as u32);
-        if extra > 0 {
-            resize(height + extra).await.unwrap();
+            .map_or(height, |h| h as u32);
+        if full > height {
+            self.resize_viewport(width, full).await;
         }
         self.viewport_screenshot(name).await;
-        if extra > 0 {
-            resize(height).await.unwrap();
+        if full > height {
+            self.set_viewport_size(width, height).await;
         }
     }
 
