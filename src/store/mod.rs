@@ -56,6 +56,10 @@ impl Db {
                     pool_options
                         .clone()
                         .max_connections(size)
+                        // No ping before handing a connection out: one to a file in this
+                        // process cannot have gone away, and each ping is a round trip to
+                        // the connection's thread (a transaction, a page read).
+                        .test_before_acquire(false)
                         .after_connect(move |conn, _| {
                             Box::pin(async move {
                                 conn.execute(EVERY).await?;
@@ -382,6 +386,9 @@ mod tests {
         let reader = settings(&mut db.conn().await.unwrap()).await;
         assert_eq!(writer, [2, 1, 10_000, 2]);
         assert_eq!(reader, [2, 1, 10_000, 0]);
+        for pool in [&db.pool, &db.writer] {
+            assert!(!pool.options().get_test_before_acquire(), "no ping");
+        }
     }
 
     #[test]
