@@ -179,7 +179,7 @@ pub async fn save(db: &Db, actor: &Actor, input: SaveInput) -> Result<RoutingVie
 /// An account's routing while a transaction holds its routing lock: the settings and the
 /// candidates read once, then one decision per new lead in arrival order, each seeing the
 /// ones before it (the decision, the seq and the counters move together). The member
-/// counters are written by the caller's batch; [`Router::save`] writes the next seq.
+/// counters and [`Router::moved_seq`] are written by the caller's batch.
 pub(crate) struct Router {
     settings: Settings,
     candidates: Vec<Candidate>,
@@ -226,10 +226,8 @@ impl Router {
         }
     }
 
-    pub(crate) async fn save(&self, tx: &mut Conn, account_id: &str) -> Result<()> {
-        if self.next_seq != self.settings.next_seq {
-            store::set_next_seq(tx, account_id, self.next_seq).await?;
-        }
-        Ok(())
+    /// The account's next routing seq, when this router decided leads (the batch writes it).
+    pub(crate) fn moved_seq(&self) -> Option<i64> {
+        (self.next_seq != self.settings.next_seq).then_some(self.next_seq)
     }
 }

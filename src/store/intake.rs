@@ -1,5 +1,6 @@
 //! What new leads add to the database: a batch of any size costs a few multi-row
-//! statements, sent together, instead of a round trip per row.
+//! statements, sent together, instead of a round trip per row, and the members' counters
+//! and the routing seq go with them.
 
 use sqlx::AssertSqlSafe;
 
@@ -40,6 +41,15 @@ impl Slots {
             Slots::Anonymous
         } else {
             Slots::Numbered
+        }
+    }
+
+    /// The slot of the `n`th value of a statement: `?` or `$n`. Anonymous slots take
+    /// values in the order they appear, so a statement using `one` must use them in order.
+    fn one(self, n: usize) -> String {
+        match self {
+            Slots::Anonymous => "?".to_owned(),
+            Slots::Numbered => format!("${n}"),
         }
     }
 
@@ -111,19 +121,19 @@ enum Value<'a> {
     Int(Option<i64>),
 }
 
-/// Multi-row inserts into several tables, sent by one call. On SQLite they go as one query
-/// of many statements: one hand-off to sqlx's SQLite thread instead of one per statement
-/// (under load each hand-off waited behind the HTTP work for the runtime, ~0.2 ms), and
-/// SQLite takes anonymous `?` values in order across the statements. PostgreSQL prepares
-/// one statement at a time, so there they go one by one.
-struct Inserts<'a> {
+/// Statements (multi-row inserts, then updates) sent by one call. On SQLite they go as one
+/// query of many statements: one hand-off to sqlx's SQLite thread instead of one per
+/// statement (under load each hand-off waited behind the HTTP work for the runtime, ~0.2
+/// ms), and SQLite takes anonymous `?` values in order across the statements. PostgreSQL
+/// prepares one statement at a time, so there they go one by one, in the order added.
+struct Statements<'a> {
     slots: Slots,
     /// Each statement and how many of `values` it takes.
     statements: Vec<(String, usize)>,
     values: Vec<Value<'a>>,
 }
 
-impl<'a> Inserts<'a> {
+impl<'a> Statements<'a> {
     fn new(slots: Slots) -> Self {
         Self {
             slots,
@@ -154,6 +164,13 @@ impl<'a> Inserts<'a> {
                 self.values.extend(values(row));
             }
         }
+    }
+
+    /// Adds one statement whose slots (numbered as `self.slots` says) take `values`.
+    fn push(&mut self, sql: String, values: impl IntoIterator<Item = Value<'a>>) {
+        let before = self.values.len();
+        self.values.extend(values);
+        self.statements.push((sql, self.values.len() - before));
     }
 
     async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
@@ -191,30 +208,52 @@ impl<'a> Inserts<'a> {
     }
 }
 
-/// New leads with their history events (in the order given: their ids keep that order)
-/// and notifications, by one call.
-pub async fn insert_new(
-    conn: &mut Conn,
-    leads: &[LeadRow],
-    events: &[EventRow],
-    notifications: &[NotificationRow],
-) -> sqlx::Result<()> {
-    let search: Vec<String> = leads
+/// What a batch writes. Leads' history events keep the order given (their ids keep it).
+#[derive(Default)]
+pub struct Rows<'a> {
+    pub leads: &'a [LeadRow],
+    pub events: &'a [EventRow],
+    pub notifications: &'a [NotificationRow],
+    /// What the batch adds to each member, in (account, member) order.
+    pub members: &'a [(&'a (String, String), &'a MemberDelta)],
+    /// Each account whose routing decided leads, with its next routing seq.
+    pub next_seqs: &'a [(&'a str, i64)],
+}
+
+/// Writes a batch's rows by one call: new leads, their history and notifications, then the
+/// members' counters and the accounts' routing seq.
+pub async fn write(conn: &mut Conn, rows: &Rows<'_>) -> sqlx::Result<()> {
+    write_with(conn, Slots::of(conn), rows).await
+}
+
+async fn write_with(conn: &mut Conn, slots: Slots, rows: &Rows<'_>) -> sqlx::Result<()> {
+    let search: Vec<String> = rows
+        .leads
         .iter()
         .map(|l| search_text(&l.name, l.email.as_deref(), l.company.as_deref()))
         .collect();
-    let leads: Vec<(&LeadRow, &str)> = leads
+    let leads: Vec<(&LeadRow, &str)> = rows
+        .leads
         .iter()
         .zip(search.iter().map(String::as_str))
         .collect();
-    let mut inserts = Inserts::new(Slots::of(conn));
-    add_leads(&mut inserts, &leads);
-    add_events(&mut inserts, events);
-    add_notifications(&mut inserts, notifications);
-    inserts.run(conn).await
+    let mut statements = Statements::new(slots);
+    add_leads(&mut statements, &leads);
+    add_events(&mut statements, rows.events);
+    add_notifications(&mut statements, rows.notifications);
+    add_to_members(&mut statements, rows.members);
+    for &(account_id, next) in rows.next_seqs {
+        let sql = format!(
+            "UPDATE routing_settings SET next_seq = {} WHERE account_id = {}",
+            statements.slots.one(1),
+            statements.slots.one(2)
+        );
+        statements.push(sql, [Value::Int(Some(next)), Value::Text(Some(account_id))]);
+    }
+    statements.run(conn).await
 }
 
-fn add_leads<'a>(inserts: &mut Inserts<'a>, rows: &'a [(&'a LeadRow, &'a str)]) {
+fn add_leads<'a>(inserts: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a str)]) {
     use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "id",
@@ -260,7 +299,7 @@ fn add_leads<'a>(inserts: &mut Inserts<'a>, rows: &'a [(&'a LeadRow, &'a str)]) 
     });
 }
 
-fn add_events<'a>(inserts: &mut Inserts<'a>, rows: &'a [EventRow]) {
+fn add_events<'a>(inserts: &mut Statements<'a>, rows: &'a [EventRow]) {
     use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "account_id",
@@ -284,7 +323,7 @@ fn add_events<'a>(inserts: &mut Inserts<'a>, rows: &'a [EventRow]) {
     });
 }
 
-fn add_notifications<'a>(inserts: &mut Inserts<'a>, rows: &'a [NotificationRow]) {
+fn add_notifications<'a>(inserts: &mut Statements<'a>, rows: &'a [NotificationRow]) {
     use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "id",
@@ -319,14 +358,25 @@ pub struct MemberDelta {
 
 /// Adds each member's new open leads and unread notifications and records the seq of the
 /// last lead routed to them, for ((account, member), delta) pairs.
-/// SQLite (one writer, nothing to deadlock with) takes them in one statement; PostgreSQL
-/// row by row in the order given, so two transactions lock members in the same order.
-pub async fn add_to_members(
-    conn: &mut Conn,
-    members: &[(&(String, String), &MemberDelta)],
-) -> sqlx::Result<()> {
+/// SQLite (one writer, nothing to deadlock with) takes them in one statement a chunk;
+/// PostgreSQL row by row in the order given, so two transactions lock members in the same
+/// order.
+fn add_to_members<'a>(
+    statements: &mut Statements<'a>,
+    members: &'a [(&'a (String, String), &'a MemberDelta)],
+) {
+    use Value::{Int, Text};
     const SET: &str = "UPDATE users SET open_leads = open_leads + ";
-    match Slots::of(conn) {
+    let values = |((account_id, user_id), m): &'a (&'a (String, String), &'a MemberDelta)| {
+        [
+            Text(Some(account_id.as_str())),
+            Text(Some(user_id.as_str())),
+            Int(Some(m.open)),
+            Int(Some(m.unread)),
+            Int(m.last_routed_seq),
+        ]
+    };
+    match statements.slots {
         Slots::Anonymous => {
             for chunk in members.chunks(CHUNK) {
                 let sql = format!(
@@ -336,36 +386,20 @@ pub async fn add_to_members(
                      WHERE users.account_id = v.column1 AND users.id = v.column2",
                     Slots::Anonymous.tuples(5, chunk.len())
                 );
-                let mut query = sqlx::query(AssertSqlSafe(sql));
-                for ((account_id, user_id), m) in chunk {
-                    query = query
-                        .bind(account_id)
-                        .bind(user_id)
-                        .bind(m.open)
-                        .bind(m.unread)
-                        .bind(m.last_routed_seq);
-                }
-                query.execute(&mut *conn).await?;
+                statements.push(sql, chunk.iter().flat_map(values));
             }
         }
         Slots::Numbered => {
-            for ((account_id, user_id), m) in members {
-                sqlx::query(AssertSqlSafe(format!(
-                    "{SET}$1, unread_notifications = unread_notifications + $2, \
-                     last_routed_seq = COALESCE($3, last_routed_seq) \
-                     WHERE account_id = $4 AND id = $5"
-                )))
-                .bind(m.open)
-                .bind(m.unread)
-                .bind(m.last_routed_seq)
-                .bind(account_id)
-                .bind(user_id)
-                .execute(&mut *conn)
-                .await?;
+            for member in members {
+                let sql = format!(
+                    "{SET}$3, unread_notifications = unread_notifications + $4, \
+                     last_routed_seq = COALESCE($5, last_routed_seq) \
+                     WHERE account_id = $1 AND id = $2"
+                );
+                statements.push(sql, values(member));
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -412,7 +446,7 @@ mod tests {
                     .await
                     .unwrap();
             }
-            let mut inserts = Inserts::new(slots);
+            let mut inserts = Statements::new(slots);
             inserts.add("t", &["a", "b"], &rows, |n| {
                 vec![Value::Text(Some("x")), Value::Int(Some(*n))]
             });
@@ -437,6 +471,81 @@ mod tests {
                 vec![0, -1, -2],
                 "values taken in order across statements"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn counters_and_routing_seqs_are_written_on_both_slot_kinds() {
+        let (_dir, db) = super::super::temp_sqlite().await;
+        let mut conn = db.conn().await.unwrap();
+        sqlx::query(
+            "CREATE TABLE users (account_id TEXT, id TEXT, open_leads INTEGER, \
+             unread_notifications INTEGER, last_routed_seq INTEGER); \
+             CREATE TABLE routing_settings (account_id TEXT, next_seq INTEGER)",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let key = |a: &str, u: &str| (a.to_owned(), u.to_owned());
+        let keys = [key("a", "u1"), key("a", "u2"), key("b", "u1")];
+        let deltas = [
+            MemberDelta {
+                open: 2,
+                unread: 1,
+                last_routed_seq: Some(9),
+            },
+            MemberDelta {
+                open: 1,
+                unread: 0,
+                last_routed_seq: None,
+            },
+            MemberDelta {
+                open: 0,
+                unread: 3,
+                last_routed_seq: None,
+            },
+        ];
+        let members: Vec<_> = keys.iter().zip(&deltas).collect();
+        for slots in [Slots::Anonymous, Slots::Numbered] {
+            // SQLite reads `$n` too: the PostgreSQL path, one statement at a time.
+            sqlx::query(
+                "DELETE FROM users; DELETE FROM routing_settings; \
+                 INSERT INTO users VALUES ('a', 'u1', 0, 0, NULL), ('a', 'u2', 5, 1, 7), \
+                 ('a', 'u3', 1, 1, 4), ('b', 'u1', 0, 0, NULL); \
+                 INSERT INTO routing_settings VALUES ('a', 8), ('b', 1)",
+            )
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+            let rows = Rows {
+                members: &members,
+                next_seqs: &[("a", 10)],
+                ..Rows::default()
+            };
+            write_with(&mut conn, slots, &rows).await.unwrap();
+            let users: Vec<(String, String, i64, i64, Option<i64>)> =
+                sqlx::query_as("SELECT * FROM users ORDER BY account_id, id")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+            let row = |a: &str, u: &str, open, unread, seq| {
+                (a.to_owned(), u.to_owned(), open, unread, seq)
+            };
+            assert_eq!(
+                users,
+                vec![
+                    row("a", "u1", 2, 1, Some(9)),
+                    row("a", "u2", 6, 1, Some(7)),
+                    row("a", "u3", 1, 1, Some(4)),
+                    row("b", "u1", 0, 3, None),
+                ]
+            );
+            let seqs: Vec<(String, i64)> =
+                sqlx::query_as("SELECT * FROM routing_settings ORDER BY account_id")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+            assert_eq!(seqs, vec![("a".to_owned(), 10), ("b".to_owned(), 1)]);
         }
     }
 }

@@ -76,17 +76,6 @@ pub async fn save(
     Ok(())
 }
 
-/// Moves the seq the next routed lead gets. Call only while holding the account's routing
-/// lock.
-pub async fn set_next_seq(conn: &mut Conn, account_id: &str, next: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE routing_settings SET next_seq = $1 WHERE account_id = $2")
-        .bind(next)
-        .bind(account_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// The account's sales-capable members in team order, as the engine sees them. Reads one
 /// row per member: its cost does not grow with the number of leads.
 pub async fn candidates(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<Candidate>> {

@@ -13,7 +13,7 @@ use super::secrets;
 use crate::domain::lead::LeadSource;
 use crate::domain::routing::Receipt;
 use crate::error::{Error, Result};
-use crate::store::intake::{self, EventRow, LeadRow, MemberDelta, NotificationRow};
+use crate::store::intake::{self, EventRow, LeadRow, MemberDelta, NotificationRow, Rows};
 use crate::store::leads::{self, Lead, Routing};
 use crate::store::users::User;
 use crate::store::{Conn, Db, website};
@@ -240,22 +240,38 @@ impl Batch {
     /// caller's transaction, so a batch still taking leads can write as it goes. The
     /// counters, routing state and keys wait for [`Batch::write`].
     pub(crate) async fn write_leads(&mut self, tx: &mut Conn) -> Result<()> {
-        intake::insert_new(tx, &self.leads, &self.events, &self.notifications).await?;
+        intake::write(tx, &self.planned()).await?;
         self.leads.clear();
         self.events.clear();
         self.notifications.clear();
         Ok(())
     }
 
-    /// Writes everything planned, in the caller's transaction.
-    pub(crate) async fn write(mut self, tx: &mut Conn) -> Result<()> {
-        self.write_leads(tx).await?;
+    fn planned(&self) -> Rows<'_> {
+        Rows {
+            leads: &self.leads,
+            events: &self.events,
+            notifications: &self.notifications,
+            ..Rows::default()
+        }
+    }
+
+    /// Writes everything planned, in the caller's transaction: the rest of the leads, the
+    /// members' counters and the routing seqs go by one call.
+    pub(crate) async fn write(self, tx: &mut Conn) -> Result<()> {
         // In (account, member) order, so two transactions never wait on each other's rows.
         let members: Vec<_> = self.members.iter().collect();
-        intake::add_to_members(tx, &members).await?;
-        for (account_id, router) in &self.routers {
-            router.save(tx, account_id).await?;
-        }
+        let next_seqs: Vec<(&str, i64)> = self
+            .routers
+            .iter()
+            .filter_map(|(account_id, router)| Some((account_id.as_str(), router.moved_seq()?)))
+            .collect();
+        let rows = Rows {
+            members: &members,
+            next_seqs: &next_seqs,
+            ..self.planned()
+        };
+        intake::write(tx, &rows).await?;
         for ((account_id, key), lead_id) in &self.keys {
             website::remember_key(tx, account_id, key, lead_id, self.now).await?;
         }
