@@ -122,7 +122,7 @@ fn median_ratio(rounds: &[(f64, f64)]) -> f64 {
     let mut ratios: Vec<f64> = rounds.iter().map(|(small, big)| big / small).collect();
     ratios.sort_by(f64::total_cmp);
     let mid = ratios.len() / 2;
-    if ratios.len() % 2 == 0 {
+    if ratios.len().is_multiple_of(2) {
         (ratios[mid - 1] + ratios[mid]) / 2.0
     } else {
         ratios[mid]
