@@ -207,6 +207,14 @@ async fn owner_invites_a_sales_member_who_joins_in_a_second_browser() {
         "no table head on phones"
     );
     assert_eq!(owner.horizontal_overflow().await, 0, "Team overflows");
+    // Nor does the members card scroll sideways: the role select and its button wrap.
+    let script =
+        "const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth";
+    assert_eq!(
+        owner.js(script).await,
+        0,
+        "the members card scrolls sideways"
+    );
     owner.viewport_screenshot("09-team-owner-phone").await;
     owner.full_screenshot("10-team-owner-phone-full").await;
     let invite = owner
