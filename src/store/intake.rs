@@ -253,7 +253,7 @@ async fn write_with(conn: &mut Conn, slots: Slots, rows: &Rows<'_>) -> sqlx::Res
     statements.run(conn).await
 }
 
-fn add_leads<'a>(inserts: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a str)]) {
+fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a str)]) {
     use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "id",
@@ -275,7 +275,7 @@ fn add_leads<'a>(inserts: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a str)
         "search_text",
         "routing_receipt",
     ];
-    inserts.add("leads", COLUMNS, rows, |(l, search)| {
+    statements.add("leads", COLUMNS, rows, |(l, search)| {
         vec![
             Text(Some(&l.id)),
             Text(Some(&l.account_id)),
@@ -299,7 +299,7 @@ fn add_leads<'a>(inserts: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a str)
     });
 }
 
-fn add_events<'a>(inserts: &mut Statements<'a>, rows: &'a [EventRow]) {
+fn add_events<'a>(statements: &mut Statements<'a>, rows: &'a [EventRow]) {
     use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "account_id",
@@ -310,7 +310,7 @@ fn add_events<'a>(inserts: &mut Statements<'a>, rows: &'a [EventRow]) {
         "to_owner_id",
         "detail",
     ];
-    inserts.add("lead_events", COLUMNS, rows, |e| {
+    statements.add("lead_events", COLUMNS, rows, |e| {
         vec![
             Text(Some(&e.account_id)),
             Text(Some(&e.lead_id)),
@@ -323,7 +323,7 @@ fn add_events<'a>(inserts: &mut Statements<'a>, rows: &'a [EventRow]) {
     });
 }
 
-fn add_notifications<'a>(inserts: &mut Statements<'a>, rows: &'a [NotificationRow]) {
+fn add_notifications<'a>(statements: &mut Statements<'a>, rows: &'a [NotificationRow]) {
     use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "id",
@@ -334,7 +334,7 @@ fn add_notifications<'a>(inserts: &mut Statements<'a>, rows: &'a [NotificationRo
         "text",
         "created_at",
     ];
-    inserts.add("notifications", COLUMNS, rows, |n| {
+    statements.add("notifications", COLUMNS, rows, |n| {
         vec![
             Text(Some(&n.id)),
             Text(Some(&n.account_id)),
