@@ -3,6 +3,7 @@
 //! other lead. Conversation state lives in the database, so any process can answer.
 
 use super::intake::insert_new;
+use super::rate_limit;
 use super::secrets;
 use super::website::{self, Submission};
 use crate::assistant::{self, Assistant, Context, Details, Line, Speaker};
@@ -117,7 +118,7 @@ pub async fn turn(
 
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    website::check_rate(
+    rate_limit::check(
         db,
         &mut tx,
         account_id,

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod intake;
 pub mod leads;
 pub mod notifications;
+pub mod rate_limit;
 pub mod routing;
 pub mod secrets;
 pub mod team;

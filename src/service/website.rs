@@ -14,10 +14,6 @@ use crate::store::{Conn, Db, audit, now_ms};
 
 /// How long an `Idempotency-Key` keeps returning its first lead.
 pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
-/// The rate-limit window.
-pub const WINDOW_MS: i64 = 60_000;
-/// One form key takes this many times the per-address limit.
-pub const KEY_LIMIT_FACTOR: u32 = 50;
 pub const MESSAGE_MAX: usize = 5_000;
 const MAX_REDIRECTS: usize = 20;
 pub const DESCRIPTION_MAX: usize = 1_000;
@@ -262,38 +258,6 @@ pub fn validate(sub: &Submission) -> Result<ValidLead> {
     })
 }
 
-/// Counts this request against the per-address and per-key limits of the public endpoints,
-/// inside the caller's write transaction. Over a limit it is refused and its hits are taken
-/// back, so a refused request adds nothing (the window stays full until it ends) and the
-/// transaction can go on with other leads. The windows are guarded by the account's routing
-/// lock, taken here first: every public write takes that lock before any other row.
-pub(crate) async fn check_rate(
-    db: &Db,
-    tx: &mut Conn,
-    account_id: &str,
-    address: &str,
-    per_minute: u32,
-    now: i64,
-) -> Result<()> {
-    if per_minute == 0 {
-        return Ok(());
-    }
-    db.lock_routing(tx, account_id).await?;
-    let window = now - now.rem_euclid(WINDOW_MS);
-    let buckets = [format!("addr:{address}"), "key".to_owned()];
-    let by_address = website::hit(tx, account_id, &buckets[0], window, 1).await?;
-    let by_key = website::hit(tx, account_id, &buckets[1], window, 1).await?;
-    let limit = i64::from(per_minute);
-    if by_address > limit || by_key > limit * i64::from(KEY_LIMIT_FACTOR) {
-        for bucket in &buckets {
-            website::hit(tx, account_id, bucket, window, -1).await?;
-        }
-        let retry_after_secs = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(60);
-        return Err(Error::RateLimited { retry_after_secs });
-    }
-    Ok(())
-}
-
 /// A website submission that passed every check that needs no transaction. Its key is
 /// looked up in the transaction that stores it, so a key rotated meanwhile is refused.
 #[derive(Debug, Clone)]
@@ -348,7 +312,9 @@ pub(crate) async fn accept(
 ) -> Result<Outcome> {
     let account_id = batch.account_of(tx, &sub.form_key).await?;
     let (account_id, now) = (account_id.as_str(), batch.now());
-    check_rate(db, tx, account_id, &sub.address, sub.rate_limit, now).await?;
+    batch
+        .hit_rate(db, tx, account_id, &sub.address, sub.rate_limit)
+        .await?;
     if let Some(key) = &sub.idempotency_key {
         // Under the account's routing lock, so the same key raced from many requests (on
         // any process) is seen by all but the first.

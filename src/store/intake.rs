@@ -150,12 +150,24 @@ impl<'a> Statements<'a> {
         rows: &'a [T],
         values: impl Fn(&'a T) -> Vec<Value<'a>>,
     ) {
+        self.add_then(table, columns, rows, "", values);
+    }
+
+    /// As [`Statements::add`], each insert ending with `then` (an `ON CONFLICT` clause).
+    fn add_then<T>(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &'a [T],
+        then: &str,
+        values: impl Fn(&'a T) -> Vec<Value<'a>>,
+    ) {
         let mut rest = rows;
         for size in chunk_sizes(rows.len()) {
             let (chunk, after) = rest.split_at(size);
             rest = after;
             let sql = format!(
-                "INSERT INTO {table} ({}) VALUES {}",
+                "INSERT INTO {table} ({}) VALUES {}{then}",
                 columns.join(", "),
                 self.slots.tuples(columns.len(), size)
             );
@@ -218,10 +230,12 @@ pub struct Rows<'a> {
     pub members: &'a [(&'a (String, String), &'a MemberDelta)],
     /// Each account whose routing decided leads, with its next routing seq.
     pub next_seqs: &'a [(&'a str, i64)],
+    /// Rate-limit windows, (account, bucket, window start), and the hits to add to each.
+    pub hits: &'a [(&'a (String, String, i64), i64)],
 }
 
 /// Writes a batch's rows by one call: new leads, their history and notifications, then the
-/// members' counters and the accounts' routing seq.
+/// members' counters, the accounts' routing seq and the rate-limit windows' hits.
 pub async fn write(conn: &mut Conn, rows: &Rows<'_>) -> sqlx::Result<()> {
     write_with(conn, Slots::of(conn), rows).await
 }
@@ -250,6 +264,7 @@ async fn write_with(conn: &mut Conn, slots: Slots, rows: &Rows<'_>) -> sqlx::Res
         );
         statements.push(sql, [Value::Int(Some(next)), Value::Text(Some(account_id))]);
     }
+    add_hits(&mut statements, rows.hits);
     statements.run(conn).await
 }
 
@@ -345,6 +360,27 @@ fn add_notifications<'a>(statements: &mut Statements<'a>, rows: &'a [Notificatio
             Int(Some(n.created_at)),
         ]
     });
+}
+
+/// Adds hits to rate-limit windows, creating the windows that have none yet. The windows
+/// are guarded by their account's routing lock, which the transaction holds.
+fn add_hits<'a>(statements: &mut Statements<'a>, hits: &'a [(&'a (String, String, i64), i64)]) {
+    use Value::{Int, Text};
+    statements.add_then(
+        "rate_limits",
+        &["account_id", "bucket", "window_start", "hits"],
+        hits,
+        " ON CONFLICT (account_id, bucket, window_start) \
+         DO UPDATE SET hits = rate_limits.hits + excluded.hits",
+        |((account_id, bucket, window_start), added)| {
+            vec![
+                Text(Some(account_id)),
+                Text(Some(bucket)),
+                Int(Some(*window_start)),
+                Int(Some(*added)),
+            ]
+        },
+    );
 }
 
 /// What a batch adds to one member: open leads, unread notifications and, when routing
@@ -546,6 +582,57 @@ mod tests {
                     .await
                     .unwrap();
             assert_eq!(seqs, vec![("a".to_owned(), 10), ("b".to_owned(), 1)]);
+        }
+    }
+
+    #[tokio::test]
+    async fn window_hits_add_to_stored_windows_and_create_new_ones_on_both_slot_kinds() {
+        let (_dir, db) = super::super::temp_sqlite().await;
+        let mut conn = db.conn().await.unwrap();
+        sqlx::query(
+            "CREATE TABLE rate_limits (account_id TEXT NOT NULL, bucket TEXT NOT NULL, \
+             window_start INTEGER NOT NULL, hits INTEGER NOT NULL, \
+             PRIMARY KEY (account_id, bucket, window_start))",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let window = |a: &str, b: &str, w| (a.to_owned(), b.to_owned(), w);
+        let windows = [
+            window("a", "addr:1", 60),
+            window("a", "key", 60),
+            window("b", "key", 120),
+        ];
+        let hits: Vec<_> = windows.iter().zip([3, 5, 1]).collect();
+        for slots in [Slots::Anonymous, Slots::Numbered] {
+            sqlx::query(
+                "DELETE FROM rate_limits; INSERT INTO rate_limits VALUES \
+                 ('a', 'key', 60, 10), ('a', 'key', 0, 7)",
+            )
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+            let rows = Rows {
+                hits: &hits,
+                ..Rows::default()
+            };
+            write_with(&mut conn, slots, &rows).await.unwrap();
+            let stored: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                "SELECT * FROM rate_limits ORDER BY account_id, bucket, window_start",
+            )
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            let row = |a: &str, b: &str, w, h| (a.to_owned(), b.to_owned(), w, h);
+            assert_eq!(
+                stored,
+                vec![
+                    row("a", "addr:1", 60, 3),
+                    row("a", "key", 0, 7),
+                    row("a", "key", 60, 15),
+                    row("b", "key", 120, 1),
+                ]
+            );
         }
     }
 }

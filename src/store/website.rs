@@ -1,6 +1,7 @@
 //! The website form's key and settings, idempotency keys and rate-limit windows of the
 //! public endpoints.
 
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 
 use super::Conn;
@@ -159,25 +160,27 @@ pub async fn remember_key(
     Ok(())
 }
 
-/// Adds `hits` (1, or -1 to take one back) to a fixed window; returns the window's total.
-pub async fn hit(
+/// The hits stored in `account_id`'s windows starting at `window_start` for `buckets`
+/// (those with none are left out).
+pub async fn window_hits(
     conn: &mut Conn,
     account_id: &str,
-    bucket: &str,
     window_start: i64,
-    hits: i64,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO rate_limits (account_id, bucket, window_start, hits) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (account_id, bucket, window_start) DO UPDATE SET hits = rate_limits.hits + $4 \
-         RETURNING hits",
-    )
-    .bind(account_id)
-    .bind(bucket)
-    .bind(window_start)
-    .bind(hits)
-    .fetch_one(conn)
-    .await
+    buckets: &[&str],
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let slots: Vec<String> = (0..buckets.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT bucket, hits FROM rate_limits WHERE account_id = $1 AND window_start = $2 \
+         AND bucket IN ({})",
+        slots.join(", ")
+    );
+    let mut query = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(window_start);
+    for bucket in buckets {
+        query = query.bind(*bucket);
+    }
+    query.fetch_all(conn).await
 }
 
 /// Drops windows that ended before `before` (housekeeping, never needed for correctness).

@@ -304,3 +304,56 @@ async fn a_visitor_who_will_not_share_an_email_leaves_no_lead(app: TestApp) {
         .unwrap();
     assert_eq!(leads, 0);
 }
+
+/// Assistant turns count against the public endpoints' per-address limit, which the website
+/// form shares; a refused turn counts nowhere.
+async fn turns_share_the_public_rate_limit(backend: &'static str) {
+    let Some(app) = TestApp::with_config(backend, |c| c.public_rate_limit = 3).await else {
+        return;
+    };
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = key_of(&app, &owner).await;
+    let r = say(&app, &key, None, "Hi, we need a quote").await;
+    r.expect(200);
+    let id = r.json["conversation_id"].as_str().unwrap().to_owned();
+    say(&app, &key, Some(&id), "I'm Jane Roe").await.expect(200);
+    say(&app, &key, Some(&id), "still there?").await.expect(200);
+    let r = say(&app, &key, Some(&id), "one more").await;
+    r.expect(429);
+    let retry: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let r = app
+        .post(
+            format!("/f/{key}"),
+            None,
+            json!({"name": "Jane", "email": "jane@x.io"}),
+        )
+        .await;
+    assert_eq!(r.status, 429, "the form shares the address's window");
+    let hits: Vec<(String, i64)> =
+        sqlx::query_as("SELECT bucket, hits FROM rate_limits ORDER BY bucket")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    let addr = hits.iter().find(|(b, _)| b.starts_with("addr:")).unwrap();
+    let key_hits = hits.iter().find(|(b, _)| b == "key").unwrap();
+    assert_eq!(
+        (addr.1, key_hits.1),
+        (3, 3),
+        "refused turns are not counted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turns_share_the_public_rate_limit_on_sqlite() {
+    turns_share_the_public_rate_limit("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turns_share_the_public_rate_limit_on_postgres() {
+    turns_share_the_public_rate_limit("postgres").await;
+}

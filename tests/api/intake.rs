@@ -19,6 +19,7 @@ crate::backend_tests!(
     one_broken_submission_does_not_fail_its_batch,
     one_idempotency_key_in_a_batch_makes_one_lead,
     the_rate_limit_counts_only_what_it_lets_through,
+    a_later_batch_counts_on_from_the_stored_windows,
 );
 
 struct Team {
@@ -340,6 +341,42 @@ async fn the_rate_limit_counts_only_what_it_lets_through(app: TestApp) {
     assert_eq!(hits, vec![10, 10], "refused requests are not counted");
     let routed = owners_in_seq_order(&app.db, &t.owner.account_id).await;
     assert_eq!(routed.len(), 10);
+    app.check().await;
+}
+
+async fn a_later_batch_counts_on_from_the_stored_windows(app: TestApp) {
+    let t = team(&app, 2, "round_robin").await;
+    let writer = Writer::start(app.db.clone());
+    let first = rush(&writer, &t.key, 6, None, 10).await;
+    assert!(first.iter().all(Result::is_ok), "{first:?}");
+    let second = rush(&writer, &t.key, 8, None, 10).await;
+    let created = second.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(created, 4, "the window held 6 of 10 already");
+    let refused = second
+        .iter()
+        .filter(|a| matches!(a, Err(leadroute::error::Error::RateLimited { .. })))
+        .count();
+    assert_eq!(refused, 4, "{second:?}");
+    let hits: Vec<i64> = sqlx::query_scalar("SELECT hits FROM rate_limits ORDER BY bucket")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(hits, vec![10, 10]);
+    // One lead per transaction (the writer's fallback path) reads the same windows.
+    let sub = Submission {
+        name: Some("Late".to_owned()),
+        email: Some("late@example.com".to_owned()),
+        ..Default::default()
+    };
+    let caller = Caller {
+        address: "203.0.113.9",
+        idempotency_key: None,
+        rate_limit: 10,
+    };
+    assert!(matches!(
+        leadroute::service::website::submit(&app.db, &t.key, sub, caller).await,
+        Err(leadroute::error::Error::RateLimited { .. })
+    ));
     app.check().await;
 }
 

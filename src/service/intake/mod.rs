@@ -8,6 +8,7 @@ pub mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::rate_limit::Windows;
 use super::routing::Router;
 use super::secrets;
 use crate::domain::lead::LeadSource;
@@ -42,6 +43,8 @@ pub(crate) struct Batch {
     keys: BTreeMap<(String, String), String>,
     /// Website form key -> its account, `None` for a key that does not exist.
     forms: HashMap<String, Option<String>>,
+    /// The public endpoints' rate-limit windows this batch counted hits in.
+    windows: Windows,
 }
 
 impl Batch {
@@ -55,6 +58,7 @@ impl Batch {
             members: BTreeMap::new(),
             keys: BTreeMap::new(),
             forms: HashMap::new(),
+            windows: Windows::default(),
         }
     }
 
@@ -74,6 +78,21 @@ impl Batch {
             .cloned()
             .flatten()
             .ok_or(Error::NotFound)
+    }
+
+    /// Counts a public request from `address` against `account_id`'s rate limits (see
+    /// [`Windows::hit`]); its hits are written with the batch.
+    pub(crate) async fn hit_rate(
+        &mut self,
+        db: &Db,
+        tx: &mut Conn,
+        account_id: &str,
+        address: &str,
+        per_minute: u32,
+    ) -> Result<()> {
+        self.windows
+            .hit(db, tx, account_id, address, per_minute, self.now)
+            .await
     }
 
     async fn router(&mut self, db: &Db, tx: &mut Conn, account_id: &str) -> Result<&mut Router> {
@@ -257,7 +276,7 @@ impl Batch {
     }
 
     /// Writes everything planned, in the caller's transaction: the rest of the leads, the
-    /// members' counters and the routing seqs go by one call.
+    /// members' counters, the routing seqs and the rate-limit hits go by one call.
     pub(crate) async fn write(self, tx: &mut Conn) -> Result<()> {
         // In (account, member) order, so two transactions never wait on each other's rows.
         let members: Vec<_> = self.members.iter().collect();
@@ -266,9 +285,11 @@ impl Batch {
             .iter()
             .filter_map(|(account_id, router)| Some((account_id.as_str(), router.moved_seq()?)))
             .collect();
+        let hits = self.windows.added();
         let rows = Rows {
             members: &members,
             next_seqs: &next_seqs,
+            hits: &hits,
             ..self.planned()
         };
         intake::write(tx, &rows).await?;
