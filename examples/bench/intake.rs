@@ -13,6 +13,9 @@ use crate::{Config, api, load, verify};
 /// Without this one load generator (one client address) would be refused after 120
 /// requests a minute: the public endpoints' per-address limit.
 pub const NO_RATE_LIMIT: (&str, &str) = ("LEADROUTE_PUBLIC_RATE_LIMIT", "0");
+/// The limit on (as it is by default) but far above what one load generator sends, so it
+/// refuses nothing and its bookkeeping is what is measured.
+const HIGH_RATE_LIMIT: (&str, &str) = ("LEADROUTE_PUBLIC_RATE_LIMIT", "1000000000");
 pub const REPS: usize = 10;
 /// An unreported round-robin run first, so the measured runs see a warmed-up server and
 /// database (a fresh SQLite file grows its write-ahead log during the first commits).
@@ -117,6 +120,58 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
         round_robin: round_robin.rate(),
         balanced: balanced.rate(),
     })
+}
+
+/// Round-robin intake as in [`sqlite`] with the public rate limit on, set far above the
+/// load: the default configuration's path, where every submission is counted in its
+/// address's and its form key's windows. One load generator is one address, so each batch
+/// reads its two windows once; submissions from distinct addresses read one each.
+pub async fn sqlite_rate_limited(config: &Config, report: &mut Report) -> Result<()> {
+    let url = config.sqlite_url("intake-limited");
+    let server = Server::start(&config.server, &url, &[HIGH_RATE_LIMIT])?;
+    let team = api::set_up_team(&server.base, REPS, "round_robin").await?;
+    let form = format!("{}/f/{}", server.base, team.form_key);
+    let warm_up = load::run(&config.oha, &form, WARM_UP_SECS, config.conns)?;
+    let run = load::run(&config.oha, &form, config.secs, config.conns)?;
+    server.stop()?;
+    report.row(
+        format!(
+            "Intake SQLite round-robin, rate limit on: leads/s, p50 / p99 ({} conns, {} s)",
+            config.conns, config.secs
+        ),
+        format!(
+            "{:.0}, {:.1} / {:.1} ms",
+            run.rate(),
+            run.p50_ms,
+            run.p99_ms
+        ),
+        "(the default path)",
+        Status::Info,
+    );
+    let errors = warm_up.errors + run.errors;
+    report.row(
+        "Intake SQLite, rate limit on: errors (non-2xx + no answer, warm-up included)",
+        errors.to_string(),
+        "0",
+        Status::check(errors == 0),
+    );
+    let db = Db::connect(&url).await?;
+    let runs = [(Strategy::RoundRobin, warm_up.ok + run.ok)];
+    let verdict = verify::intake(&db, &team.account_id, &team.rep_ids(), &runs).await?;
+    db.pool.close().await;
+    let check = server::check(&config.server, &url);
+    report.intake_checks("Intake SQLite, rate limit on", &verdict, &check);
+    report.record(
+        "intake_sqlite_rate_limited",
+        json!({
+            "warm_up": {"secs": WARM_UP_SECS, "ok": warm_up.ok, "errors": warm_up.errors},
+            "round_robin": {"rate": run.rate(), "ok": run.ok, "errors": run.errors,
+                            "p50_ms": run.p50_ms, "p99_ms": run.p99_ms, "oha": run.raw},
+            "verdict": verdict.json(),
+            "check_clean": check.is_ok(),
+        }),
+    );
+    Ok(())
 }
 
 /// (submissions, transactions) from the server's last words: "intake: N website

@@ -3,9 +3,9 @@
 //! the in-process paths, and prints one table; the README's "Performance" section says what
 //! each row measures.
 //!
-//! Phases, in order: intake on SQLite (1) with its memory (6), the SQLite ceiling (2),
-//! routing cost as the account grows (3) with the data generator, reads on the generated
-//! account (4), PostgreSQL (5). A phase that fails is a FAILED row; the others still run.
+//! Phases, in order: intake on SQLite (1) with its memory (6), and again with the rate
+//! limit on; the SQLite ceiling (2), routing cost as the account grows (3) with the data
+//! generator, reads on the generated account (4), PostgreSQL (5). A phase that fails is a FAILED row; the others still run.
 
 mod api;
 mod ceiling;
@@ -133,6 +133,9 @@ async fn run(config: &Config, report: &mut Report) {
         let name = "Intake SQLite";
         let result = timed(&mut secs, name, intake::sqlite(config, report)).await;
         intake = settle(report, name, result);
+        let name = "Intake SQLite, rate limit on";
+        let result = timed(&mut secs, name, intake::sqlite_rate_limited(config, report)).await;
+        settle(report, name, result);
     }
     if config.runs("ceiling") {
         let name = "Ceiling SQLite";
