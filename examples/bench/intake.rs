@@ -125,7 +125,7 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
 /// Round-robin intake as in [`sqlite`] with the public rate limit on, set far above the
 /// load: the default configuration's path, where every submission is counted in its
 /// address's and its form key's windows. One load generator is one address, so each batch
-/// reads its two windows once; submissions from distinct addresses read one each.
+/// reads and writes the same two windows.
 pub async fn sqlite_rate_limited(config: &Config, report: &mut Report) -> Result<()> {
     let url = config.sqlite_url("intake-limited");
     let server = Server::start(&config.server, &url, &[HIGH_RATE_LIMIT])?;

@@ -16,6 +16,18 @@ pub const WINDOW_MS: i64 = 60_000;
 /// One form key takes this many times the per-address limit.
 pub const KEY_LIMIT_FACTOR: u32 = 50;
 
+/// The form key's bucket: every request to the account's public endpoints.
+const KEY_BUCKET: &str = "key";
+
+fn address_bucket(address: &str) -> String {
+    format!("addr:{address}")
+}
+
+/// The start of the window `now` falls in.
+fn window_of(now: i64) -> i64 {
+    now - now.rem_euclid(WINDOW_MS)
+}
+
 /// One window as a transaction sees it: the hits stored before it, and its own.
 #[derive(Debug, Clone, Copy)]
 struct Count {
@@ -33,6 +45,50 @@ pub(crate) struct Windows {
 }
 
 impl Windows {
+    /// Reads the windows that requests from `addresses` to `account_id` count in (each
+    /// address's and the form key's) and this transaction has not read yet, by one query
+    /// under the account's routing lock. A batch reads those of every submission it has
+    /// just received at once.
+    pub(crate) async fn read(
+        &mut self,
+        db: &Db,
+        tx: &mut Conn,
+        account_id: &str,
+        addresses: &[&str],
+        now: i64,
+    ) -> Result<()> {
+        let window = window_of(now);
+        let mut unread: Vec<String> = addresses
+            .iter()
+            .map(|address| address_bucket(address))
+            .chain([KEY_BUCKET.to_owned()])
+            .filter(|bucket| {
+                !self
+                    .counts
+                    .contains_key(&(account_id.to_owned(), bucket.clone(), window))
+            })
+            .collect();
+        unread.sort_unstable();
+        unread.dedup();
+        if unread.is_empty() {
+            return Ok(());
+        }
+        db.lock_routing(tx, account_id).await?;
+        let buckets: Vec<&str> = unread.iter().map(String::as_str).collect();
+        let stored: HashMap<String, i64> = website::window_hits(tx, account_id, window, &buckets)
+            .await?
+            .into_iter()
+            .collect();
+        for bucket in unread {
+            let stored = stored.get(&bucket).copied().unwrap_or(0);
+            self.counts.insert(
+                (account_id.to_owned(), bucket, window),
+                Count { stored, added: 0 },
+            );
+        }
+        Ok(())
+    }
+
     /// Counts one request from `address` against the per-address and per-key limits of
     /// `account_id`'s public endpoints. Over either limit it is refused and counts nowhere,
     /// so a refused request adds nothing (the window stays full until it ends). With
@@ -49,36 +105,14 @@ impl Windows {
         if per_minute == 0 {
             return Ok(());
         }
-        let window = now - now.rem_euclid(WINDOW_MS);
+        self.read(db, tx, account_id, &[address], now).await?;
+        let window = window_of(now);
         let limit = i64::from(per_minute);
         let buckets = [
-            (
-                (account_id.to_owned(), format!("addr:{address}"), window),
-                limit,
-            ),
-            (
-                (account_id.to_owned(), "key".to_owned(), window),
-                limit * i64::from(KEY_LIMIT_FACTOR),
-            ),
-        ];
-        let unread: Vec<&str> = buckets
-            .iter()
-            .filter(|(key, _)| !self.counts.contains_key(key))
-            .map(|((_, bucket, _), _)| bucket.as_str())
-            .collect();
-        if !unread.is_empty() {
-            db.lock_routing(tx, account_id).await?;
-            let stored = website::window_hits(tx, account_id, window, &unread).await?;
-            for ((account, bucket, start), _) in &buckets {
-                let stored = stored
-                    .iter()
-                    .find(|(b, _)| b == bucket)
-                    .map_or(0, |(_, hits)| *hits);
-                self.counts
-                    .entry((account.clone(), bucket.clone(), *start))
-                    .or_insert(Count { stored, added: 0 });
-            }
-        }
+            (address_bucket(address), limit),
+            (KEY_BUCKET.to_owned(), limit * i64::from(KEY_LIMIT_FACTOR)),
+        ]
+        .map(|(bucket, limit)| ((account_id.to_owned(), bucket, window), limit));
         let over = buckets.iter().any(|(key, limit)| {
             self.counts
                 .get(key)

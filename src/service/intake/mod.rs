@@ -95,6 +95,20 @@ impl Batch {
             .await
     }
 
+    /// Reads the rate-limit windows of requests from `addresses` to `account_id` that this
+    /// batch has not read yet, by one query (see [`Windows::read`]).
+    pub(crate) async fn read_windows(
+        &mut self,
+        db: &Db,
+        tx: &mut Conn,
+        account_id: &str,
+        addresses: &[&str],
+    ) -> Result<()> {
+        self.windows
+            .read(db, tx, account_id, addresses, self.now)
+            .await
+    }
+
     async fn router(&mut self, db: &Db, tx: &mut Conn, account_id: &str) -> Result<&mut Router> {
         if !self.routers.contains_key(account_id) {
             let router = Router::load(db, tx, account_id).await?;
