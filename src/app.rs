@@ -45,6 +45,7 @@ pub async fn run(
     let addr = listener.local_addr()?;
     let state = state(db, config);
     let intake = state.intake.clone();
+    let housekeeping = tokio::spawn(crate::service::housekeeping::run(state.db.clone()));
     tracing::info!("listening on {addr}");
     axum::serve(
         listener,
@@ -52,6 +53,7 @@ pub async fn run(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    housekeeping.abort();
     // What group commit did, for whoever tunes it (the benchmark reads this line).
     let (batches, submissions) = intake.stats();
     tracing::info!("intake: {submissions} website submissions in {batches} transactions");

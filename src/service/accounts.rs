@@ -159,7 +159,7 @@ pub struct Throttle<'a> {
     pub per_minute: u32,
 }
 
-const LOGIN_WINDOW_MS: i64 = 60_000;
+pub const LOGIN_WINDOW_MS: i64 = 60_000;
 
 /// Counts the attempt (before the password is checked, so guessing is slowed too) and
 /// refuses it once the address or the email has used up this minute's attempts.

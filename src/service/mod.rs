@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod chat;
+pub mod housekeeping;
 pub mod intake;
 pub mod leads;
 pub mod notifications;

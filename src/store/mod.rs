@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod routing;
 pub mod search;
 pub mod sessions;
+pub mod sweep;
 pub mod users;
 pub mod website;
 

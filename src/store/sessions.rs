@@ -110,15 +110,6 @@ pub async fn delete_for_user(conn: &mut Conn, account_id: &str, user_id: &str) -
     Ok(())
 }
 
-/// Drops expired sessions (called now and then, never needed for correctness).
-pub async fn delete_expired(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(conn)
-        .await?
-        .rows_affected())
-}
-
 /// Counts one sign-in attempt in a fixed window and returns the window's total so far.
 pub async fn count_login_attempt(
     conn: &mut Conn,

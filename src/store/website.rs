@@ -182,14 +182,3 @@ pub async fn window_hits(
     }
     query.fetch_all(conn).await
 }
-
-/// Drops windows that ended before `before` (housekeeping, never needed for correctness).
-pub async fn forget_windows(conn: &mut Conn, before: i64) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-            .bind(before)
-            .execute(conn)
-            .await?
-            .rows_affected(),
-    )
-}
