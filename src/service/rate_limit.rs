@@ -2,9 +2,10 @@
 //! kept in `rate_limits` and guarded by the account's routing lock (every public write
 //! takes it before any other row, on every process). A transaction counts its hits in
 //! [`Windows`] and writes each window once, when it writes its other rows: a batch of
-//! website leads reads a window the first time it meets it, and its hits go with the
-//! batch's closing statements. (A read and two upserts per submission halved the group
-//! commit's leads/s with the limit on.)
+//! website leads reads the windows of the submissions it has just received by one query,
+//! and their hits go with the batch's closing statements. (Two upserts per submission
+//! halved the group commit's leads/s with the limit on; a read per submission from
+//! distinct addresses cost nearly as much.)
 
 use std::collections::HashMap;
 
