@@ -303,6 +303,18 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// The `Retry-After` seconds of a 429, asserted to be within the minute's window.
+    #[track_caller]
+    pub fn retry_after_secs(&self) -> u64 {
+        let secs: u64 = self.headers[axum::http::header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&secs), "Retry-After {secs}");
+        secs
+    }
+
     /// Asserts the status and, for errors, the contract's error code.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
