@@ -73,22 +73,12 @@ pub async fn sqlite(config: &Config, report: &mut Report) -> Result<Rates> {
         Status::Info,
     );
     let errors = warm_up.errors + round_robin.errors + balanced.errors;
-    report.row(
-        "Intake SQLite: errors (non-2xx + no answer, warm-up included)",
-        errors.to_string(),
-        "0",
-        Status::check(errors == 0),
-    );
-
-    let db = Db::connect(&url).await?;
     let runs = [
         (Strategy::RoundRobin, warm_up.ok + round_robin.ok),
         (Strategy::Balanced, balanced.ok),
     ];
-    let verdict = verify::intake(&db, &team.account_id, &team.rep_ids(), &runs).await?;
-    db.pool.close().await;
-    let check = server::check(&config.server, &url);
-    report.intake_checks("Intake SQLite", &verdict, &check);
+    let (verdict, check) =
+        checked(config, report, "Intake SQLite", &url, &team, errors, &runs).await?;
     report.row(
         "Memory SQLite server idle: at start / after setup (RSS)",
         format!("{:.1} / {:.1} MB", mb(started.rss_kb), mb(set_up.rss_kb)),
@@ -149,18 +139,9 @@ pub async fn sqlite_rate_limited(config: &Config, report: &mut Report) -> Result
         Status::Info,
     );
     let errors = warm_up.errors + run.errors;
-    report.row(
-        "Intake SQLite, rate limit on: errors (non-2xx + no answer, warm-up included)",
-        errors.to_string(),
-        "0",
-        Status::check(errors == 0),
-    );
-    let db = Db::connect(&url).await?;
     let runs = [(Strategy::RoundRobin, warm_up.ok + run.ok)];
-    let verdict = verify::intake(&db, &team.account_id, &team.rep_ids(), &runs).await?;
-    db.pool.close().await;
-    let check = server::check(&config.server, &url);
-    report.intake_checks("Intake SQLite, rate limit on", &verdict, &check);
+    let what = "Intake SQLite, rate limit on";
+    let (verdict, check) = checked(config, report, what, &url, &team, errors, &runs).await?;
     report.record(
         "intake_sqlite_rate_limited",
         json!({
@@ -172,6 +153,31 @@ pub async fn sqlite_rate_limited(config: &Config, report: &mut Report) -> Result
         }),
     );
     Ok(())
+}
+
+/// The correctness rows of an intake run on the SQLite file at `url`: errors, then
+/// stored == 2xx, seq, routing order and `leadroute check`.
+async fn checked(
+    config: &Config,
+    report: &mut Report,
+    what: &str,
+    url: &str,
+    team: &api::Team,
+    errors: u64,
+    runs: &[(Strategy, u64)],
+) -> Result<(verify::Verdict, Result<()>)> {
+    report.row(
+        format!("{what}: errors (non-2xx + no answer, warm-up included)"),
+        errors.to_string(),
+        "0",
+        Status::check(errors == 0),
+    );
+    let db = Db::connect(url).await?;
+    let verdict = verify::intake(&db, &team.account_id, &team.rep_ids(), runs).await?;
+    db.pool.close().await;
+    let check = server::check(&config.server, url);
+    report.intake_checks(what, &verdict, &check);
+    Ok((verdict, check))
 }
 
 /// (submissions, transactions) from the server's last words: "intake: N website

@@ -91,18 +91,15 @@ async fn a_sweep_deletes_only_dead_rows(app: TestApp) {
     let deleted = sweep(&app.db, now).await.unwrap();
 
     // Only the current windows are left.
-    let windows: Vec<i64> =
-        sqlx::query_scalar("SELECT window_start FROM rate_limits ORDER BY window_start")
-            .fetch_all(&app.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(windows, [window]);
-    let logins: Vec<i64> =
-        sqlx::query_scalar("SELECT window_start FROM login_attempts ORDER BY window_start")
-            .fetch_all(&app.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(logins, [window]);
+    for table in ["rate_limits", "login_attempts"] {
+        let starts: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT window_start FROM {table} ORDER BY window_start"
+        )))
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(starts, [window], "{table}");
+    }
     let left: Vec<String> = sqlx::query_scalar(
         "SELECT token_hash FROM sessions WHERE token_hash IN ('old', 'edge', 'live')",
     )
