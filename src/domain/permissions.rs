@@ -31,6 +31,10 @@ pub enum Action {
     ManageWebsite,
     /// Issue a password-reset link for a member.
     ResetPassword,
+    /// Withdraw a pending invitation for the given role.
+    RevokeInvitation(Role),
+    /// Withdraw the pending password-reset links of a member with the given role.
+    RevokeResets(Role),
 }
 
 /// Whose a new lead will be, as seen by its creator.
@@ -82,6 +86,25 @@ pub fn check(role: Role, action: Action) -> Result<(), Denied> {
                 "Only an Owner can invite an Owner or Manager.",
             ),
             Sales | Accounting => (false, "Only an Owner or Manager can invite members."),
+        },
+        Action::RevokeInvitation(invited_role) => match role {
+            Owner => (true, ""),
+            Manager => (
+                !invited_role.is_admin(),
+                "Only an Owner can withdraw an invitation for an Owner or Manager.",
+            ),
+            Sales | Accounting => (false, "Only an Owner or Manager can withdraw invitations."),
+        },
+        Action::RevokeResets(member_role) => match role {
+            Owner => (true, ""),
+            Manager => (
+                !member_role.is_admin(),
+                "Only an Owner can withdraw an Owner's or Manager's reset links.",
+            ),
+            Sales | Accounting => (
+                false,
+                "Only an Owner or Manager can withdraw password-reset links.",
+            ),
         },
         Action::CreateLead(pick) => match (role, pick) {
             (Accounting, _) => (false, "Accounting can read leads but not create them."),
@@ -165,6 +188,26 @@ mod tests {
                 allowed,
                 "{inviter:?} invites {invitee:?}"
             );
+        }
+    }
+
+    #[test]
+    fn withdrawing_links_follows_inviting() {
+        // Whoever may invite a role may withdraw its invitation and its members' reset links.
+        for actor in Role::ALL {
+            for target in Role::ALL {
+                let may_invite = check(actor, Action::Invite(target)).is_ok();
+                assert_eq!(
+                    check(actor, Action::RevokeInvitation(target)).is_ok(),
+                    may_invite,
+                    "{actor:?} withdraws an invitation for {target:?}"
+                );
+                assert_eq!(
+                    check(actor, Action::RevokeResets(target)).is_ok(),
+                    may_invite,
+                    "{actor:?} withdraws reset links of a {target:?}"
+                );
+            }
         }
     }
 

@@ -42,6 +42,16 @@ impl Role {
         !matches!(self, Role::Accounting)
     }
 
+    /// How much a role may do: a change to a lower rank is a demotion.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Manager => 2,
+            Role::Sales => 1,
+            Role::Accounting => 0,
+        }
+    }
+
     /// Owners and Managers run the team and its settings.
     pub fn is_admin(self) -> bool {
         matches!(self, Role::Owner | Role::Manager)

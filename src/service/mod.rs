@@ -7,6 +7,7 @@ pub mod chat;
 pub mod housekeeping;
 pub mod intake;
 pub mod leads;
+pub mod links;
 pub mod notifications;
 pub mod rate_limit;
 pub mod routing;

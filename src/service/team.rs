@@ -4,15 +4,17 @@
 use serde_json::json;
 
 use super::accounts::{SignedIn, start_session, unique_email};
-use super::{Actor, secrets};
+use super::links::{self, Leaving};
+use super::{Actor, notifications, secrets};
 use crate::domain::Role;
 use crate::domain::permissions::{self, Action, MemberChange};
 use crate::domain::validate::{self, EmailAddress, FieldErrors};
 use crate::error::{Error, Result};
 use crate::store::invitations::{self, Invitation, NewInvitation};
+use crate::store::password_resets::{self, Reset, Whose};
 use crate::store::sessions::{self, Kind};
 use crate::store::users::{self, NewUser, User};
-use crate::store::{Db, accounts, audit, now_ms};
+use crate::store::{Conn, Db, accounts, audit, now_ms};
 
 /// How long an invitation link works.
 pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -21,16 +23,6 @@ pub async fn members(db: &Db, actor: &Actor) -> Result<Vec<User>> {
     permissions::check(actor.user.role, Action::ViewTeam)?;
     let mut conn = db.conn().await?;
     Ok(users::list(&mut conn, actor.account_id()).await?)
-}
-
-/// Invitations still waiting to be accepted (shown to those who may invite).
-pub async fn pending_invitations(db: &Db, actor: &Actor) -> Result<Vec<Invitation>> {
-    // Pending invitations are for whoever may invite.
-    if permissions::check(actor.user.role, Action::Invite(Role::Sales)).is_err() {
-        return Ok(Vec::new());
-    }
-    let mut conn = db.conn().await?;
-    Ok(invitations::list_pending(&mut conn, actor.account_id(), now_ms()).await?)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -78,6 +70,19 @@ pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invite
             "Someone with that email address already has an account.",
         ));
     }
+    // Inviting again replaces a pending link, but only one the caller could withdraw: a
+    // Manager must not silently cancel an Owner's invitation of a Manager.
+    for pending in
+        invitations::pending_for_email(&mut tx, actor.account_id(), email.as_str(), now).await?
+    {
+        if permissions::check(actor.user.role, Action::RevokeInvitation(pending.role)).is_err() {
+            return Err(Error::conflict(format!(
+                "{} already has a pending invitation as {} that only an Owner can replace.",
+                pending.email,
+                pending.role.label()
+            )));
+        }
+    }
     invitations::revoke_pending(&mut tx, actor.account_id(), email.as_str(), now).await?;
     let new = NewInvitation {
         id: &id,
@@ -111,17 +116,26 @@ pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invite
         name,
         role,
         invited_by: actor.user.id.clone(),
+        inviter_name: actor.user.name.clone(),
+        inviter_role: actor.user.role,
+        inviter_active: true,
         created_at: now,
         expires_at: now + INVITATION_TTL_MS,
     };
     Ok(Invited { invitation, token })
 }
 
-/// The invitation behind a link, if it can still be used.
+/// The invitation behind a link, if it can still be used (its issuer too must still be
+/// allowed to issue it).
 pub async fn find_invitation(db: &Db, token: &str) -> Result<Invitation> {
     let mut conn = db.conn().await?;
-    invitations::find_pending(&mut conn, &secrets::token_hash(token), now_ms())
+    usable_invitation(&mut conn, token, now_ms()).await
+}
+
+async fn usable_invitation(conn: &mut Conn, token: &str, now: i64) -> Result<Invitation> {
+    invitations::find_pending(conn, &secrets::token_hash(token), now)
         .await?
+        .filter(links::invitation_usable)
         .ok_or(Error::NotFound)
 }
 
@@ -136,9 +150,7 @@ pub async fn accept(db: &Db, token: &str, password: Option<&str>, kind: Kind) ->
     let now = now_ms();
     let user_id = secrets::new_id();
     let mut tx = db.begin_write().await?;
-    let invitation = invitations::find_pending(&mut tx, &secrets::token_hash(token), now)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let invitation = usable_invitation(&mut tx, token, now).await?;
     db.lock_account(&mut tx, &invitation.account_id).await?;
     if !invitations::mark_accepted(&mut tx, &invitation.account_id, &invitation.id, now).await? {
         return Err(Error::NotFound);
@@ -256,6 +268,12 @@ pub async fn update_member(
         // Signed out everywhere at once; sign-in also checks `active` on every request.
         sessions::delete_for_user(&mut tx, actor.account_id(), &target.id).await?;
     }
+    // The links they handed out die with the access that let them.
+    if target.active && !active {
+        links::revoke_for_change(&mut tx, actor, &target, Leaving::Deactivated, now).await?;
+    } else if role.rank() < target.role.rank() {
+        links::revoke_for_change(&mut tx, actor, &target, Leaving::Demoted, now).await?;
+    }
     audit::record(
         &mut tx,
         audit::NewEntry {
@@ -277,6 +295,9 @@ pub async fn update_member(
     })
 }
 
+/// The notification a member gets when a reset link changed their password.
+pub const PASSWORD_CHANGED: &str = "password_changed";
+
 /// How long a password-reset link works.
 pub const RESET_TTL_MS: i64 = 24 * 3600 * 1000;
 
@@ -292,7 +313,7 @@ pub async fn issue_password_reset(db: &Db, actor: &Actor, user_id: &str) -> Resu
     let token = secrets::new_token();
     let expires_at = now + RESET_TTL_MS;
     let id = secrets::new_id();
-    let new = users::NewReset {
+    let new = password_resets::NewReset {
         id: &id,
         account_id: actor.account_id(),
         user_id: &target.id,
@@ -300,7 +321,7 @@ pub async fn issue_password_reset(db: &Db, actor: &Actor, user_id: &str) -> Resu
         created_by: &actor.user.id,
         expires_at,
     };
-    users::insert_reset(&mut tx, &new, now).await?;
+    password_resets::insert(&mut tx, &new, now).await?;
     audit::record(
         &mut tx,
         audit::NewEntry {
@@ -309,7 +330,7 @@ pub async fn issue_password_reset(db: &Db, actor: &Actor, user_id: &str) -> Resu
             action: "team.password_reset_issued",
             target: &format!("user:{}", target.id),
             before: None,
-            after: Some(json!({"expires_at": expires_at})),
+            after: Some(json!({"expires_at": expires_at, "member_role": target.role})),
         },
         now,
     )
@@ -321,18 +342,28 @@ pub async fn issue_password_reset(db: &Db, actor: &Actor, user_id: &str) -> Resu
 /// Who a reset link is for, while it can still be used: (account name, member).
 pub async fn find_reset(db: &Db, token: &str) -> Result<(String, User)> {
     let mut conn = db.conn().await?;
-    let (_, account_id, user_id) =
-        users::find_reset(&mut conn, &secrets::token_hash(token), now_ms())
-            .await?
-            .ok_or(Error::NotFound)?;
-    let user = users::get(&mut conn, &account_id, &user_id)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(Error::NotFound)?;
-    let account = accounts::get(&mut conn, &account_id)
+    let (reset, user) = usable_reset(&mut conn, token, now_ms()).await?;
+    let account = accounts::get(&mut conn, &reset.account_id)
         .await?
         .ok_or(Error::NotFound)?;
     Ok((account.name, user))
+}
+
+/// A link that can still be used, and its active member. Its issuer must still be allowed
+/// to issue it; anything else is `404`, like an unknown link.
+async fn usable_reset(conn: &mut Conn, token: &str, now: i64) -> Result<(Reset, User)> {
+    let reset = password_resets::find_usable(conn, &secrets::token_hash(token), now)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let issuer = users::get(conn, &reset.account_id, &reset.created_by).await?;
+    if !links::reset_usable(issuer.as_ref()) {
+        return Err(Error::NotFound);
+    }
+    let user = users::get(conn, &reset.account_id, &reset.user_id)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(Error::NotFound)?;
+    Ok((reset, user))
 }
 
 /// Sets a new password through a reset link: every other session of the member ends, and
@@ -348,19 +379,18 @@ pub async fn reset_password(
     let hash = secrets::hash_password(password).await?;
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let (reset_id, account_id, user_id) =
-        users::find_reset(&mut tx, &secrets::token_hash(token), now)
-            .await?
-            .ok_or(Error::NotFound)?;
-    if !users::use_reset(&mut tx, &account_id, &reset_id, now).await? {
+    let (reset, user) = usable_reset(&mut tx, token, now).await?;
+    let account_id = reset.account_id.clone();
+    if !password_resets::mark_used(&mut tx, &account_id, &reset.id, now).await? {
         return Err(Error::NotFound);
     }
-    let user = users::get(&mut tx, &account_id, &user_id)
-        .await?
-        .filter(|u| u.active)
-        .ok_or(Error::NotFound)?;
+    // One link changes the password; every other one for this member dies with it.
+    password_resets::revoke(&mut tx, &account_id, Whose::For, &user.id, now).await?;
     users::set_password_hash(&mut tx, &account_id, &user.id, &hash, now).await?;
     sessions::delete_for_user(&mut tx, &account_id, &user.id).await?;
+    let issuer = users::get(&mut tx, &account_id, &reset.created_by)
+        .await?
+        .map_or_else(String::new, |u| u.name);
     audit::record(
         &mut tx,
         audit::NewEntry {
@@ -369,8 +399,22 @@ pub async fn reset_password(
             action: "team.password_reset",
             target: &format!("user:{}", user.id),
             before: None,
-            after: None,
+            after: Some(json!({"member_role": user.role, "issued_by": reset.created_by})),
         },
+        now,
+    )
+    .await?;
+    // Told in the app, so a reset they did not ask for does not go unnoticed.
+    notifications::notify(
+        &mut tx,
+        &account_id,
+        &user.id,
+        PASSWORD_CHANGED,
+        None,
+        &format!(
+            "Your password was changed with a reset link from {issuer}. If this wasn't you, \
+             tell an Owner at once."
+        ),
         now,
     )
     .await?;

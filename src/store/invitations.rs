@@ -14,6 +14,10 @@ pub struct Invitation {
     pub name: String,
     pub role: Role,
     pub invited_by: String,
+    /// The issuer as they are now: a link dies with its issuer's right to issue it.
+    pub inviter_name: String,
+    pub inviter_role: Role,
+    pub inviter_active: bool,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -29,16 +33,36 @@ pub struct NewInvitation<'a> {
     pub expires_at: i64,
 }
 
+/// Every read of an invitation joins its issuer.
+macro_rules! select_invitations {
+    ($where:literal) => {
+        concat!(
+            "SELECT i.id, i.account_id, i.email, i.name, i.role, i.invited_by, i.created_at, \
+             i.expires_at, u.name AS inviter_name, u.role AS inviter_role, u.active AS inviter_active \
+             FROM invitations i JOIN users u ON u.account_id = i.account_id AND u.id = i.invited_by \
+             WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND ",
+            $where
+        )
+    };
+}
+
+fn parse_role(raw: &str) -> sqlx::Result<Role> {
+    Role::parse(raw).ok_or_else(|| sqlx::Error::Decode(format!("role {raw}").into()))
+}
+
 fn from_row(row: &AnyRow) -> sqlx::Result<Invitation> {
     let role: String = row.try_get("role")?;
+    let inviter_role: String = row.try_get("inviter_role")?;
     Ok(Invitation {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+        role: parse_role(&role)?,
         invited_by: row.try_get("invited_by")?,
+        inviter_name: row.try_get("inviter_name")?,
+        inviter_role: parse_role(&inviter_role)?,
+        inviter_active: row.try_get::<i64, _>("inviter_active")? != 0,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
     })
@@ -61,6 +85,75 @@ pub async fn insert(conn: &mut Conn, inv: &NewInvitation<'_>, now: i64) -> sqlx:
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A pending invitation by id.
+pub async fn get_pending(
+    conn: &mut Conn,
+    account_id: &str,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<Option<Invitation>> {
+    let row = sqlx::query(select_invitations!(
+        "i.account_id = $1 AND i.id = $2 AND i.expires_at > $3"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The pending invitations for one email (re-inviting replaces them).
+pub async fn pending_for_email(
+    conn: &mut Conn,
+    account_id: &str,
+    email: &str,
+    now: i64,
+) -> sqlx::Result<Vec<Invitation>> {
+    let rows = sqlx::query(select_invitations!(
+        "i.account_id = $1 AND i.email = $2 AND i.expires_at > $3"
+    ))
+    .bind(account_id)
+    .bind(email)
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Withdraws one pending invitation; false when it was used or withdrawn first.
+pub async fn revoke(conn: &mut Conn, account_id: &str, id: &str, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $1 \
+         WHERE account_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Withdraws every pending invitation a member issued; returns how many.
+pub async fn revoke_issued_by(
+    conn: &mut Conn,
+    account_id: &str,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $1 WHERE account_id = $2 AND invited_by = $3 \
+         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Withdraws the earlier pending invitations for an email, so only the newest link works.
@@ -88,11 +181,9 @@ pub async fn find_pending(
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<Invitation>> {
-    let row = sqlx::query(
-        "SELECT id, account_id, email, name, role, invited_by, created_at, expires_at \
-         FROM invitations WHERE token_hash = $1 AND accepted_at IS NULL \
-         AND revoked_at IS NULL AND expires_at > $2",
-    )
+    let row = sqlx::query(select_invitations!(
+        "i.token_hash = $1 AND i.expires_at > $2"
+    ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(conn)
@@ -125,11 +216,9 @@ pub async fn list_pending(
     account_id: &str,
     now: i64,
 ) -> sqlx::Result<Vec<Invitation>> {
-    let rows = sqlx::query(
-        "SELECT id, account_id, email, name, role, invited_by, created_at, expires_at \
-         FROM invitations WHERE account_id = $1 AND accepted_at IS NULL \
-         AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id",
-    )
+    let rows = sqlx::query(select_invitations!(
+        "i.account_id = $1 AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id"
+    ))
     .bind(account_id)
     .bind(now)
     .fetch_all(conn)

@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod leads;
 mod migrate;
 pub mod notifications;
+pub mod password_resets;
 pub mod routing;
 pub mod search;
 pub mod sessions;

@@ -25,6 +25,17 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let invitation = app
+        .post(
+            "/api/v1/team/invitations",
+            Some(&owner.token),
+            json!({"email": "new@acme.io", "name": "New", "role": "sales"}),
+        )
+        .await;
+    let invitation_id = invitation.json["invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Account B, an Owner: the strongest role there is, and still a stranger here.
     let stranger = app.signup("Other", "x@other.io").await;
 
@@ -42,6 +53,8 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
             template.replace("{id}", &lead_id)
         } else if template.starts_with("/api/v1/notifications/") {
             template.replace("{id}", &notification_id)
+        } else if template.starts_with("/api/v1/team/invitations/") {
+            template.replace("{id}", &invitation_id)
         } else {
             template.replace("{user_id}", &rep.id)
         };

@@ -16,6 +16,7 @@ mod housekeeping;
 mod intake;
 mod lead_pages;
 mod leads;
+mod links;
 mod list_scale;
 mod ops;
 mod pages;

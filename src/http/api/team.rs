@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{UserJson, base_url};
+use super::{UserJson, UserRef, base_url};
 use crate::app::AppState;
 use crate::domain::Role;
 use crate::error::{Error, Result};
@@ -16,13 +16,16 @@ use crate::http::auth::ApiUser;
 use crate::http::error::ErrorBody;
 use crate::http::extract::ApiJson;
 use crate::http::rfc3339;
+use crate::service::links;
 use crate::service::team::{self, InviteInput, MemberUpdate};
 use crate::store::sessions::Kind;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_members))
-        .routes(routes!(invite))
+        .routes(routes!(invite, list_invitations))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(revoke_password_resets))
         .routes(routes!(accept_invitation))
         .routes(routes!(update_member))
         .routes(routes!(issue_password_reset))
@@ -82,7 +85,7 @@ pub struct InviteResponse {
     request_body = InviteRequest,
     responses((status = 201, body = InviteResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, description = "Email already has an account", body = ErrorBody),
+        (status = 409, description = "Email already has an account, or an invitation for it that only an Owner can replace", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn invite(
     State(state): State<AppState>,
@@ -116,6 +119,82 @@ async fn invite(
             },
         }),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingInvitationJson {
+    id: String,
+    email: String,
+    name: String,
+    role: Role,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    invited_by: UserRef,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationsResponse {
+    /// Pending ones (not accepted, withdrawn or expired), newest first.
+    invitations: Vec<PendingInvitationJson>,
+}
+
+/// Pending invitations. Owner or Manager.
+#[utoipa::path(get, path = "/api/v1/team/invitations", tag = "team", security(("bearer" = [])),
+    responses((status = 200, body = InvitationsResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_invitations(
+    State(state): State<AppState>,
+    caller: ApiUser,
+) -> Result<Json<InvitationsResponse>> {
+    let pending = links::pending_invitations(&state.db, &caller.actor).await?;
+    Ok(Json(InvitationsResponse {
+        invitations: pending
+            .into_iter()
+            .map(|inv| PendingInvitationJson {
+                id: inv.id,
+                email: inv.email,
+                name: inv.name,
+                role: inv.role,
+                expires_at: rfc3339(inv.expires_at),
+                invited_by: UserRef {
+                    id: inv.invited_by,
+                    name: inv.inviter_name,
+                },
+            })
+            .collect(),
+    }))
+}
+
+/// Withdraw a pending invitation: its link answers 404 from now on. Owner or Manager; only
+/// an Owner may withdraw an invitation for an Owner or Manager.
+#[utoipa::path(delete, path = "/api/v1/team/invitations/{id}", tag = "team", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Withdrawn"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "No pending invitation with that id", body = ErrorBody)))]
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    caller: ApiUser,
+) -> Result<StatusCode> {
+    links::revoke_invitation(&state.db, &caller.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Withdraw every pending password-reset link of a member. Owner or Manager; only an Owner
+/// may withdraw an Owner's or Manager's links.
+#[utoipa::path(delete, path = "/api/v1/team/{user_id}/password-resets", tag = "team", security(("bearer" = [])),
+    params(("user_id" = String, Path)),
+    responses((status = 204, description = "Withdrawn (also when there were none)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn revoke_password_resets(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    caller: ApiUser,
+) -> Result<StatusCode> {
+    links::revoke_resets(&state.db, &caller.actor, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

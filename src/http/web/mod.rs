@@ -69,6 +69,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/settings/team", get(team_page::show))
         .route("/settings/team/invitations", post(team_page::invite))
+        .route(
+            "/settings/team/invitations/{id}/revoke",
+            post(team_page::revoke_invitation),
+        )
+        .route(
+            "/settings/team/{user_id}/password-resets/revoke",
+            post(team_page::revoke_resets),
+        )
         .route("/settings/team/{user_id}", post(team_page::update_member))
         .route(
             "/settings/team/{user_id}/password-reset",

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::http::api::base_url;
 use crate::http::auth::WebUser;
 use crate::http::date_display;
+use crate::service::links;
 use crate::service::team::{self, InviteInput, MemberUpdate};
 use crate::store::users::User;
 
@@ -34,13 +35,19 @@ pub struct MemberRow {
     can_toggle: bool,
     /// The viewer may issue this member a password-reset link.
     can_reset: bool,
+    /// The member has reset links waiting that the viewer may withdraw.
+    can_revoke_resets: bool,
 }
 
 pub struct PendingRow {
+    id: String,
     name: String,
     email: String,
     role: &'static str,
     created: String,
+    invited_by: String,
+    /// The viewer may withdraw it.
+    can_revoke: bool,
 }
 
 pub struct InviteLink {
@@ -69,7 +76,7 @@ pub struct TeamPage {
     page_error: Option<String>,
 }
 
-fn member_row(viewer: &User, member: User) -> MemberRow {
+fn member_row(viewer: &User, member: User, pending_resets: &[String]) -> MemberRow {
     let is_self = viewer.id == member.id;
     let change = |new_role| MemberChange {
         target_role: member.role,
@@ -90,6 +97,8 @@ fn member_row(viewer: &User, member: User) -> MemberRow {
     };
     MemberRow {
         can_reset: !is_self && permissions::check(viewer.role, Action::ResetPassword).is_ok(),
+        can_revoke_resets: pending_resets.contains(&member.id)
+            && permissions::check(viewer.role, Action::RevokeResets(member.role)).is_ok(),
         can_toggle: !role_choices.is_empty(),
         role_choices,
         id: member.id,
@@ -104,27 +113,41 @@ fn member_row(viewer: &User, member: User) -> MemberRow {
 
 async fn page(state: &AppState, user: &WebUser) -> Result<TeamPage> {
     let members = team::members(&state.db, &user.actor).await?;
-    let pending = team::pending_invitations(&state.db, &user.actor).await?;
     let viewer = &user.actor.user;
     let invite_roles: Vec<_> = Role::ALL
         .into_iter()
         .filter(|r| permissions::check(viewer.role, Action::Invite(*r)).is_ok())
         .map(|r| (r.as_str(), r.label()))
         .collect();
+    let (pending, pending_resets) = if invite_roles.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            links::pending_invitations(&state.db, &user.actor).await?,
+            links::members_with_pending_resets(&state.db, &user.actor).await?,
+        )
+    };
     Ok(TeamPage {
         nav: Some(Nav::new(user, "team")),
         csrf_token: user.csrf_token().to_owned(),
-        members: members.into_iter().map(|m| member_row(viewer, m)).collect(),
+        members: members
+            .into_iter()
+            .map(|m| member_row(viewer, m, &pending_resets))
+            .collect(),
         can_manage: viewer.role.is_admin(),
         can_invite: !invite_roles.is_empty(),
         invite_roles,
         pending: pending
             .into_iter()
             .map(|p| PendingRow {
+                can_revoke: permissions::check(viewer.role, Action::RevokeInvitation(p.role))
+                    .is_ok(),
+                id: p.id,
                 name: p.name,
                 email: p.email,
                 role: p.role.label(),
                 created: date_display(p.created_at),
+                invited_by: p.inviter_name,
             })
             .collect(),
         invite_email: String::new(),
@@ -154,6 +177,12 @@ pub async fn show(
                 Some("role") => Some("Role changed."),
                 Some("deactivated") => Some("Member deactivated. They are signed out everywhere."),
                 Some("reactivated") => Some("Member reactivated. They can sign in again."),
+                Some("invitation_revoked") => {
+                    Some("Invitation withdrawn. Its link no longer works.")
+                }
+                Some("resets_revoked") => {
+                    Some("Password-reset links withdrawn. They no longer work.")
+                }
                 _ => None,
             };
             page.into_response()
@@ -297,5 +326,47 @@ pub async fn issue_reset(
             page.page_error = Some(err.public_message());
             (status, page).into_response()
         }
+    }
+}
+
+/// Withdraws a pending invitation from the Team page.
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    let done = links::revoke_invitation(&state.db, &user.actor, &id).await;
+    after_revoke(&state, &user, done, "invitation_revoked").await
+}
+
+/// Withdraws a member's pending password-reset links from the Team page.
+pub async fn revoke_resets(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(user_id): Path<String>,
+) -> Response {
+    let done = links::revoke_resets(&state.db, &user.actor, &user_id)
+        .await
+        .map(drop);
+    after_revoke(&state, &user, done, "resets_revoked").await
+}
+
+async fn after_revoke(
+    state: &AppState,
+    user: &WebUser,
+    done: Result<()>,
+    notice: &str,
+) -> Response {
+    match done {
+        Ok(()) => Redirect::to(&format!("/settings/team?done={notice}")).into_response(),
+        Err(Error::NotFound) => error_page_for(Some(user), Error::NotFound),
+        Err(err) => match page(state, user).await {
+            Ok(mut page) => {
+                let status = err.status();
+                page.page_error = Some(err.public_message());
+                (status, page).into_response()
+            }
+            Err(err) => error_page_for(Some(user), err),
+        },
     }
 }
