@@ -308,3 +308,124 @@ async fn member_row(browser: &Browser, email: &str) -> Element {
     );
     browser.wait_for(Locator::XPath(&xpath)).await
 }
+
+/// A deactivated Owner's links are dead in the browser too, and the Owner withdraws a
+/// pending invitation and a member's reset links from the Team page, at phone width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_die_with_their_issuer_and_can_be_withdrawn() {
+    let Some(driver) = ChromeDriver::start().await else {
+        return;
+    };
+    let app = TestApp::new("sqlite").await.unwrap();
+    let base = spawn_server(&app).await;
+    // The Owner signs up on a phone.
+    let olive = driver.browser(&base).await;
+    olive.set_viewport_size(390, 844).await;
+    olive.open("/signup").await;
+    let form = olive.wait_css("form[action='/signup']").await;
+    form.fill("account_name", "Acme").await;
+    form.fill("name", "Olive Owner").await;
+    form.fill("email", "owner@acme.io").await;
+    form.fill("password", PASSWORD).await;
+    form.press("Create account").await;
+    olive.wait_for_location("/settings/team").await;
+    let r = app
+        .post(
+            "/api/v1/login",
+            None,
+            json!({"email": "owner@acme.io", "password": PASSWORD}),
+        )
+        .await;
+    let owner = crate::helpers::Member {
+        token: r.json["token"].as_str().unwrap().to_owned(),
+        id: r.json["user"]["id"].as_str().unwrap().to_owned(),
+        account_id: String::new(),
+    };
+    let co_owner = app.add_member(&owner, "owner", "co@acme.io").await;
+    app.add_member(&owner, "sales", "rep@acme.io").await;
+    // The co-Owner prepares a reset link for the Owner and an invitation, then is removed.
+    let r = app
+        .post(
+            &format!("/api/v1/team/{}/password-reset", owner.id),
+            Some(&co_owner.token),
+            json!({}),
+        )
+        .await;
+    let takeover = r.json["reset_url"]
+        .as_str()
+        .unwrap()
+        .replace("http://app.test", "");
+    app.patch(
+        format!("/api/v1/team/{}", co_owner.id),
+        &owner.token,
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    let stranger = driver.browser(&base).await;
+    stranger.open(&takeover).await;
+    assert_eq!(stranger.text("main h1").await, "Not found");
+    assert_eq!(stranger.count("input[name='password']").await, 0);
+
+    // The Owner makes a pending invitation and a reset link for the rep.
+    olive.open("/settings/team").await;
+    let invite = olive
+        .wait_css("form[action='/settings/team/invitations']")
+        .await;
+    invite.fill("email", "pat@acme.test").await;
+    invite.fill("name", "Pat Pending").await;
+    invite.press("Create invitation link").await;
+    let link = olive.wait_css("#invite-link").await.value().await;
+    let rep_row = member_row(&olive, "rep@acme.io").await;
+    rep_row
+        .find(Locator::XPath(
+            ".//button[normalize-space()='Reset password']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reset = olive.wait_css("#reset-link").await.value().await;
+    olive.open("/settings/team").await;
+    let pending = olive.text("ul.pending").await;
+    assert!(
+        pending.contains("Pat Pending (pat@acme.test), Sales"),
+        "{pending}"
+    );
+    assert!(pending.contains("by Olive Owner"), "{pending}");
+    assert_eq!(olive.horizontal_overflow().await, 0, "Team overflows");
+    let script =
+        "const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth";
+    assert_eq!(olive.js(script).await, 0, "the three buttons wrap");
+    olive.full_screenshot("14-team-links-phone").await;
+
+    // Confirmations are answered yes; each withdrawal says what happened.
+    olive.js("window.confirm = () => true; return true").await;
+    olive.buttons("Revoke").await[0].click().await.unwrap();
+    olive
+        .wait_for_text(
+            "p.banner.ok",
+            "Invitation withdrawn. Its link no longer works.",
+        )
+        .await;
+    assert_eq!(olive.count("ul.pending").await, 0);
+    olive.js("window.confirm = () => true; return true").await;
+    olive.buttons("Revoke reset links").await[0]
+        .click()
+        .await
+        .unwrap();
+    olive
+        .wait_for_text(
+            "p.banner.ok",
+            "Password-reset links withdrawn. They no longer work.",
+        )
+        .await;
+    assert!(olive.buttons("Revoke reset links").await.is_empty());
+    for dead in [&link, &reset] {
+        stranger.goto(dead).await.unwrap();
+        assert_eq!(stranger.text("main h1").await, "Not found", "{dead}");
+    }
+    olive.close().await;
+    stranger.close().await;
+}
