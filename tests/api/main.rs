@@ -1,5 +1,6 @@
-//! The integration suite: one binary, every test on SQLite and (with TEST_DATABASE_URL) on
-//! PostgreSQL.
+//! The integration suite: one binary, every test on SQLite and on PostgreSQL (the server in
+//! TEST_DATABASE_URL, else the one at 127.0.0.1:5432 when it answers). Tests that cannot run
+//! here (no PostgreSQL, no Chromium) say so, and the run ends with a count of them.
 
 mod helpers;
 mod hostile;

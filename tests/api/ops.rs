@@ -59,8 +59,36 @@ fn openapi_document_matches_snapshot() {
     let expected = std::fs::read_to_string(path).unwrap_or_default();
     assert!(
         expected == doc,
-        "the OpenAPI document changed; review it and run UPDATE_SNAPSHOTS=1 cargo test openapi"
+        "the OpenAPI document changed; review it and run UPDATE_SNAPSHOTS=1 cargo test openapi\n{}",
+        changed_lines(&expected, &doc)
     );
+}
+
+/// The lines between the first and the last difference, as `-` snapshot / `+` now.
+fn changed_lines(expected: &str, actual: &str) -> String {
+    let (old, new): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let tail = old[head..]
+        .iter()
+        .rev()
+        .zip(new[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = format!("@@ line {} @@\n", head + 1);
+    for line in &old[head..old.len() - tail] {
+        out.push_str(&format!("-{line}\n"));
+    }
+    for line in &new[head..new.len() - tail] {
+        out.push_str(&format!("+{line}\n"));
+    }
+    out
+}
+
+#[test]
+fn snapshot_diff_shows_what_changed() {
+    let diff = changed_lines("a\nb\nc\nd\n", "a\nB\nx\nd\n");
+    assert_eq!(diff, "@@ line 2 @@\n-b\n-c\n+B\n+x\n");
+    assert_eq!(changed_lines("a\n", "a\nb\n"), "@@ line 2 @@\n+b\n");
 }
 
 /// Every route of the contract implemented so far is in the document.

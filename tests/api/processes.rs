@@ -220,12 +220,9 @@ fn migrate_and_check_on_sqlite() {
     );
 }
 
-/// A new, empty PostgreSQL database; None (with a notice) when PostgreSQL is not configured.
+/// A new, empty PostgreSQL database; None (with a notice) when there is no PostgreSQL.
 pub(crate) async fn empty_postgres_database() -> Option<(String, String)> {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        crate::helpers::skip("PostgreSQL (set TEST_DATABASE_URL)");
-        return None;
-    };
+    let admin_url = crate::helpers::postgres_admin_url()?;
     let admin = leadroute::store::Db::connect(&admin_url).await.unwrap();
     let name = format!(
         "lr_test_proc_{}_{}",
@@ -241,9 +238,8 @@ pub(crate) async fn empty_postgres_database() -> Option<(String, String)> {
 }
 
 pub(crate) async fn drop_postgres_database(name: &str) {
-    let admin = leadroute::store::Db::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
-        .await
-        .unwrap();
+    let admin_url = crate::helpers::postgres_admin_url().unwrap();
+    let admin = leadroute::store::Db::connect(&admin_url).await.unwrap();
     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .execute(&admin.pool)

@@ -3,12 +3,12 @@
 //! It must end with zero errors, the server's memory flat, a clean SIGTERM and
 //! `leadroute check` passing; the database must account for every acknowledged write.
 //!
-//! Duration: `LEADROUTE_SOAK_SECS` (default 60, what CI runs per backend). The long run the
-//! reliability issue asks for is 30 minutes, e.g.
+//! It is a minute per backend, so it is not in the default run: `cargo test --test api soak
+//! -- --ignored` runs it (CI does). Duration: `LEADROUTE_SOAK_SECS` (default 60). The long
+//! run is 30 minutes, e.g.
 //!
 //! ```sh
-//! LEADROUTE_SOAK_SECS=1800 TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
-//!   cargo test --test api soak -- --nocapture --test-threads=1
+//! LEADROUTE_SOAK_SECS=1800 cargo test --test api soak -- --ignored --nocapture --test-threads=1
 //! ```
 //!
 //! What counts as an error: a transport failure (including a request that takes longer than
@@ -137,6 +137,7 @@ impl Drop for SoakServer {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a minute of load: cargo test --test api soak -- --ignored"]
 async fn mixed_load_soak_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("soak.db").display());
@@ -144,6 +145,7 @@ async fn mixed_load_soak_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a minute of load: cargo test --test api soak -- --ignored"]
 async fn mixed_load_soak_on_postgres() {
     let Some((url, name)) = empty_postgres_database().await else {
         return;

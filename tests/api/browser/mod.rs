@@ -204,6 +204,15 @@ impl Browser {
         }
     }
 
+    /// Polls until `script` returns true (a signal the page gives), or fails after a while.
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.js(script).await != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "waited in vain for {what}");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Polls until some element matching `css` has exactly the visible text `expected`.
     pub async fn wait_for_text(&self, css: &str, expected: &str) {
         let script = "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)";

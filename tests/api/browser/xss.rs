@@ -669,7 +669,11 @@ async fn markup_in_every_field_stays_text_on_every_page() {
     visit(&browser, "/notifications", &texts).await;
 
     // The check itself sees markup when there is some (and the page's policy keeps an
-    // injected handler from running: no dialog).
+    // injected handler from running: no dialog). The policy's refusal is the signal that the
+    // broken image's handler was tried.
+    browser
+        .js("window.refused = 0; document.addEventListener('securitypolicyviolation', () => window.refused++); return true")
+        .await;
     browser
         .execute(
             "const d = document.createElement('div'); d.innerHTML = arguments[0]; document.body.append(d);",
@@ -679,7 +683,12 @@ async fn markup_in_every_field_stays_text_on_every_page() {
         )
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    browser
+        .wait_until(
+            "return window.refused > 0",
+            "the policy to refuse the injected handler",
+        )
+        .await;
     let alert = browser.get_alert_text().await;
     assert!(
         alert.is_err_and(|e| e.is_no_such_alert()),
