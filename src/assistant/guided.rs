@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn transcripts() {
-        let cases: &[Case] = &[
+        let cases: &[Case<'_>] = &[
             (
                 &["I'm Jane Roe from Acme, jane@acme.io"],
                 Some("Jane Roe"),
