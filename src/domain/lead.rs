@@ -1,76 +1,23 @@
 //! Leads: status, source, the fields a lead may carry, and what counts as open.
 
-use serde::{Deserialize, Serialize};
-
+use super::kinds::closed_set;
 use super::validate::{self, EmailAddress, FieldErrors};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LeadStatus {
-    Open,
-    Won,
-    Lost,
-    Dormant,
-}
-
-impl LeadStatus {
-    pub const ALL: [LeadStatus; 4] = [Self::Open, Self::Won, Self::Lost, Self::Dormant];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Won => "won",
-            Self::Lost => "lost",
-            Self::Dormant => "dormant",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Open => "Open",
-            Self::Won => "Won",
-            Self::Lost => "Lost",
-            Self::Dormant => "Dormant",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+closed_set! {
+    pub enum LeadStatus {
+        Open = ("open", "Open"),
+        Won = ("won", "Won"),
+        Lost = ("lost", "Lost"),
+        Dormant = ("dormant", "Dormant"),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LeadSource {
-    Team,
-    Assistant,
-    Website,
-    Import,
-}
-
-impl LeadSource {
-    pub const ALL: [LeadSource; 4] = [Self::Team, Self::Assistant, Self::Website, Self::Import];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Team => "team",
-            Self::Assistant => "assistant",
-            Self::Website => "website",
-            Self::Import => "import",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Team => "Team",
-            Self::Assistant => "AI assistant",
-            Self::Website => "Website",
-            Self::Import => "Import",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+closed_set! {
+    pub enum LeadSource {
+        Team = ("team", "Team"),
+        Assistant = ("assistant", "AI assistant"),
+        Website = ("website", "Website"),
+        Import = ("import", "Import"),
     }
 }
 

@@ -1,11 +1,13 @@
 //! The rules, pure: roles, the one permission table, and validated input types.
 //! Nothing here touches SQL, HTTP or the clock.
 
+pub mod kinds;
 pub mod lead;
 pub mod permissions;
 pub mod role;
 pub mod routing;
 pub mod validate;
 
+pub use kinds::{AuditAction, HistoryKind, NotificationKind};
 pub use permissions::{Action, Denied, MemberChange, OwnerPick};
 pub use role::Role;

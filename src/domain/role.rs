@@ -1,42 +1,17 @@
 //! Team roles and which of them may own leads.
 
-use serde::{Deserialize, Serialize};
+use super::kinds::closed_set;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Manager,
-    Sales,
-    Accounting,
+closed_set! {
+    pub enum Role {
+        Owner = ("owner", "Owner"),
+        Manager = ("manager", "Manager"),
+        Sales = ("sales", "Sales"),
+        Accounting = ("accounting", "Accounting"),
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Manager, Role::Sales, Role::Accounting];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Manager => "manager",
-            Role::Sales => "sales",
-            Role::Accounting => "accounting",
-        }
-    }
-
-    /// The label the UI shows.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Owner => "Owner",
-            Role::Manager => "Manager",
-            Role::Sales => "Sales",
-            Role::Accounting => "Accounting",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// Owner, Manager and Sales can own leads; Accounting never does.
     pub fn is_sales_capable(self) -> bool {
         !matches!(self, Role::Accounting)

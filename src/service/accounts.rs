@@ -1,5 +1,6 @@
 //! Sign-up, sign-in, sign-out and resolving a credential to a member.
 
+use crate::domain::AuditAction;
 use serde_json::json;
 
 use super::secrets;
@@ -81,7 +82,7 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         audit::NewEntry {
             account_id: &account_id,
             actor_id: Some(&user_id),
-            action: "account.created",
+            action: AuditAction::AccountCreated,
             target: &format!("account:{account_id}"),
             before: None,
             after: Some(

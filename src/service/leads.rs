@@ -1,6 +1,8 @@
 //! Leads: create, read, list, edit, and THE one path for every owner change
 //! ([`change_owner`]): claim, unassign, assign (and routing, at creation).
 
+use crate::domain::AuditAction;
+use crate::domain::{HistoryKind, NotificationKind};
 use serde_json::json;
 
 use super::Actor;
@@ -42,8 +44,9 @@ pub async fn create(db: &Db, actor: &Actor, input: CreateLead) -> Result<Lead> {
         }
         Some(raw) => errors.check(
             "source",
-            LeadSource::parse(raw)
-                .ok_or_else(|| "must be one of team, assistant, import".to_owned()),
+            LeadSource::parse(raw).ok_or_else(|| {
+                LeadSource::expected(&[LeadSource::Team, LeadSource::Assistant, LeadSource::Import])
+            }),
         ),
     };
     let now = now_ms();
@@ -140,19 +143,10 @@ pub async fn list(db: &Db, actor: &Actor, query: &ListQuery) -> Result<Page> {
         Some("none") => OwnerFilter::Nobody,
         Some(id) => OwnerFilter::Member(id.to_owned()),
     };
-    let status = nonempty(&query.status).and_then(|s| {
-        errors.check(
-            "status",
-            LeadStatus::parse(s).ok_or_else(|| "must be one of open, won, lost, dormant".into()),
-        )
-    });
-    let source = nonempty(&query.source).and_then(|s| {
-        errors.check(
-            "source",
-            LeadSource::parse(s)
-                .ok_or_else(|| "must be one of team, assistant, website, import".into()),
-        )
-    });
+    let status =
+        nonempty(&query.status).and_then(|s| errors.check("status", LeadStatus::parse_field(s)));
+    let source =
+        nonempty(&query.source).and_then(|s| errors.check("source", LeadSource::parse_field(s)));
     let limit = match nonempty(&query.limit) {
         None => Some(DEFAULT_LIMIT),
         Some(raw) => errors.check(
@@ -223,18 +217,14 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
     permissions::check(actor.user.role, Action::EditLead { own })?;
     let mut errors = FieldErrors::default();
     let fields = LeadFields::parse(&change.fields, false, &mut errors);
-    let status = nonempty(&change.status).and_then(|s| {
-        errors.check(
-            "status",
-            LeadStatus::parse(s).ok_or_else(|| "must be one of open, won, lost, dormant".into()),
-        )
-    });
+    let status =
+        nonempty(&change.status).and_then(|s| errors.check("status", LeadStatus::parse_field(s)));
     if change
         .status
         .as_deref()
         .is_some_and(|s| s.trim().is_empty())
     {
-        errors.add("status", "must be one of open, won, lost, dormant");
+        errors.add("status", LeadStatus::expected(&LeadStatus::ALL));
     }
     Error::check_fields(errors)?;
 
@@ -263,7 +253,12 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
         return Ok(lead);
     }
     leads::update(&mut tx, &next, now).await?;
-    fn event<'a>(lead: &'a Lead, actor: &'a Actor, kind: &'a str, detail: &'a str) -> NewEvent<'a> {
+    fn event<'a>(
+        lead: &'a Lead,
+        actor: &'a Actor,
+        kind: HistoryKind,
+        detail: &'a str,
+    ) -> NewEvent<'a> {
         NewEvent {
             account_id: &lead.account_id,
             lead_id: &lead.id,
@@ -296,14 +291,19 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
         );
         leads::add_event(
             &mut tx,
-            &event(&lead, actor, "status_changed", &detail),
+            &event(&lead, actor, HistoryKind::StatusChanged, &detail),
             now,
         )
         .await?;
     }
     if !changed.is_empty() {
         let detail = format!("Changed {}", changed.join(", "));
-        leads::add_event(&mut tx, &event(&lead, actor, "updated", &detail), now).await?;
+        leads::add_event(
+            &mut tx,
+            &event(&lead, actor, HistoryKind::Updated, &detail),
+            now,
+        )
+        .await?;
     }
     let lead = leads::get(&mut tx, actor.account_id(), id)
         .await?
@@ -373,7 +373,11 @@ pub async fn change_owner(
                     taken_first()
                 });
             }
-            (Some(actor.user.clone()), "claimed", "lead.claimed")
+            (
+                Some(actor.user.clone()),
+                HistoryKind::Claimed,
+                AuditAction::LeadClaimed,
+            )
         }
         OwnerChange::Unassign => {
             // Accounting is refused whatever the lead's state; for the rest, state comes first.
@@ -387,7 +391,7 @@ pub async fn change_owner(
                     own: *owner == actor.user.id,
                 },
             )?;
-            (None, "unassigned", "lead.unassigned")
+            (None, HistoryKind::Unassigned, AuditAction::LeadUnassigned)
         }
         OwnerChange::Assign(to) => {
             permissions::check(role, Action::AssignLead)?;
@@ -397,7 +401,7 @@ pub async fn change_owner(
             if current.as_deref() == Some(user.id.as_str()) {
                 return Ok(lead);
             }
-            (Some(user), "assigned", "lead.assigned")
+            (Some(user), HistoryKind::Assigned, AuditAction::LeadAssigned)
         }
     };
     let new_id = new_owner.as_ref().map(|u| u.id.as_str());
@@ -436,8 +440,8 @@ pub async fn change_owner(
     }
     let from_name = lead.owner.as_ref().map(|(_, n)| n.as_str());
     let detail = match (kind, from_name, &new_owner) {
-        ("claimed", _, _) => format!("{} claimed the lead", actor.user.name),
-        ("unassigned", Some(from), _) => {
+        (HistoryKind::Claimed, _, _) => format!("{} claimed the lead", actor.user.name),
+        (HistoryKind::Unassigned, Some(from), _) => {
             format!("{} unassigned the lead from {from}", actor.user.name)
         }
         (_, Some(from), Some(to)) => format!(
@@ -470,7 +474,7 @@ pub async fn change_owner(
             &mut tx,
             actor.account_id(),
             &to.id,
-            "lead_assigned",
+            NotificationKind::LeadAssigned,
             Some(id),
             &text,
             now,

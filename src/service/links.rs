@@ -3,6 +3,7 @@
 //! member withdraws every link they issued; a link is also checked against its issuer when
 //! used, so one issued before that rule existed cannot outlive its issuer either.
 
+use crate::domain::AuditAction;
 use serde_json::json;
 
 use super::Actor;
@@ -58,7 +59,7 @@ pub async fn revoke_invitation(db: &Db, actor: &Actor, id: &str) -> Result<()> {
         audit::NewEntry {
             account_id: actor.account_id(),
             actor_id: Some(&actor.user.id),
-            action: "team.invitation_revoked",
+            action: AuditAction::InvitationRevoked,
             target: &format!("invitation:{}", inv.id),
             before: Some(
                 json!({"email": inv.email, "name": inv.name, "role": inv.role,
@@ -90,7 +91,7 @@ pub async fn revoke_resets(db: &Db, actor: &Actor, user_id: &str) -> Result<u64>
             audit::NewEntry {
                 account_id: actor.account_id(),
                 actor_id: Some(&actor.user.id),
-                action: "team.password_resets_revoked",
+                action: AuditAction::PasswordResetsRevoked,
                 target: &format!("user:{}", member.id),
                 before: None,
                 after: Some(json!({"password_resets": revoked})),
@@ -139,7 +140,7 @@ pub(crate) async fn revoke_for_change(
         audit::NewEntry {
             account_id,
             actor_id: Some(&actor.user.id),
-            action: "team.links_revoked",
+            action: AuditAction::LinksRevoked,
             target: &format!("user:{}", member.id),
             before: None,
             after: Some(

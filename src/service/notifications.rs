@@ -2,6 +2,7 @@
 //! by their recipient.
 
 use super::{Actor, secrets};
+use crate::domain::NotificationKind;
 use crate::error::{Error, Result};
 use crate::store::notifications::{self, NewNotification, Notification};
 use crate::store::{Conn, Db, now_ms};
@@ -13,7 +14,7 @@ pub(crate) async fn notify(
     tx: &mut Conn,
     account_id: &str,
     user_id: &str,
-    kind: &str,
+    kind: NotificationKind,
     lead_id: Option<&str>,
     text: &str,
     now: i64,

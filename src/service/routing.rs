@@ -1,6 +1,7 @@
 //! Lead routing: reading and saving the settings, and routing a new lead inside the
 //! transaction that creates it (the only place routing decisions are made).
 
+use crate::domain::AuditAction;
 use serde_json::json;
 
 use super::Actor;
@@ -163,7 +164,7 @@ pub async fn save(db: &Db, actor: &Actor, input: SaveInput) -> Result<RoutingVie
         audit::NewEntry {
             account_id: actor.account_id(),
             actor_id: Some(&actor.user.id),
-            action: "routing.updated",
+            action: AuditAction::RoutingUpdated,
             target: &format!("account:{}", actor.account_id()),
             before: Some(snapshot(before.enabled, before.strategy, &before.rotation)),
             after: Some(snapshot(enabled, strategy, &rotation)),

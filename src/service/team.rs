@@ -1,6 +1,8 @@
 //! Settings -> Team: listing, inviting, accepting an invitation, changing roles and
 //! (de)activating members.
 
+use crate::domain::AuditAction;
+use crate::domain::NotificationKind;
 use serde_json::json;
 
 use super::accounts::{SignedIn, start_session, unique_email};
@@ -100,7 +102,7 @@ pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invite
         audit::NewEntry {
             account_id: actor.account_id(),
             actor_id: Some(&actor.user.id),
-            action: "team.invited",
+            action: AuditAction::TeamInvited,
             target: &format!("invitation:{id}"),
             before: None,
             after: Some(json!({"email": email.as_str(), "name": name, "role": role})),
@@ -174,7 +176,7 @@ pub async fn accept(db: &Db, token: &str, password: Option<&str>, kind: Kind) ->
         audit::NewEntry {
             account_id: &invitation.account_id,
             actor_id: Some(&user_id),
-            action: "team.joined",
+            action: AuditAction::TeamJoined,
             target: &format!("user:{user_id}"),
             before: None,
             after: Some(json!({"email": invitation.email, "name": invitation.name,
@@ -208,9 +210,7 @@ pub struct MemberUpdate {
 pub fn parse_role(raw: Option<&str>) -> Result<Role, String> {
     match raw.map(str::trim) {
         None | Some("") => Err("is required".into()),
-        Some(r) => {
-            Role::parse(r).ok_or_else(|| "must be one of owner, manager, sales, accounting".into())
-        }
+        Some(r) => Role::parse_field(r),
     }
 }
 
@@ -279,7 +279,7 @@ pub async fn update_member(
         audit::NewEntry {
             account_id: actor.account_id(),
             actor_id: Some(&actor.user.id),
-            action: "team.updated",
+            action: AuditAction::TeamUpdated,
             target: &format!("user:{}", target.id),
             before: Some(json!({"role": target.role, "active": target.active})),
             after: Some(json!({"role": role, "active": active})),
@@ -294,9 +294,6 @@ pub async fn update_member(
         ..target
     })
 }
-
-/// The notification a member gets when a reset link changed their password.
-pub const PASSWORD_CHANGED: &str = "password_changed";
 
 /// How long a password-reset link works.
 pub const RESET_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -327,7 +324,7 @@ pub async fn issue_password_reset(db: &Db, actor: &Actor, user_id: &str) -> Resu
         audit::NewEntry {
             account_id: actor.account_id(),
             actor_id: Some(&actor.user.id),
-            action: "team.password_reset_issued",
+            action: AuditAction::PasswordResetIssued,
             target: &format!("user:{}", target.id),
             before: None,
             after: Some(json!({"expires_at": expires_at, "member_role": target.role})),
@@ -396,7 +393,7 @@ pub async fn reset_password(
         audit::NewEntry {
             account_id: &account_id,
             actor_id: Some(&user.id),
-            action: "team.password_reset",
+            action: AuditAction::PasswordReset,
             target: &format!("user:{}", user.id),
             before: None,
             after: Some(json!({"member_role": user.role, "issued_by": reset.created_by})),
@@ -409,7 +406,7 @@ pub async fn reset_password(
         &mut tx,
         &account_id,
         &user.id,
-        PASSWORD_CHANGED,
+        NotificationKind::PasswordChanged,
         None,
         &format!(
             "Your password was changed with a reset link from {issuer}. If this wasn't you, \

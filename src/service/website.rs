@@ -1,6 +1,7 @@
 //! The public website form: its key and settings (Owner and Manager), and the intake of
 //! website leads through the one lead-creation and routing path.
 
+use crate::domain::AuditAction;
 use serde_json::json;
 
 use super::intake::{Batch, ValidLead};
@@ -42,7 +43,7 @@ pub async fn rotate_key(db: &Db, actor: &Actor) -> Result<WebsiteForm> {
     finish(
         tx,
         actor,
-        "website.key_rotated",
+        AuditAction::WebsiteKeyRotated,
         json!({"form_key": short(&before.form_key)}),
         json!({"form_key": short(&key)}),
         now,
@@ -72,7 +73,7 @@ pub async fn set_assistant(
     finish(
         tx,
         actor,
-        "website.updated",
+        AuditAction::WebsiteUpdated,
         json!({"assistant_enabled": before.assistant_enabled, "description": before.description}),
         json!({"assistant_enabled": enabled, "description": description}),
         now,
@@ -114,7 +115,7 @@ pub async fn set_redirects(db: &Db, actor: &Actor, redirects: Vec<String>) -> Re
     finish(
         tx,
         actor,
-        "website.updated",
+        AuditAction::WebsiteUpdated,
         json!({"allowed_redirects": before.allowed_redirects}),
         json!({"allowed_redirects": clean}),
         now,
@@ -126,7 +127,7 @@ pub async fn set_redirects(db: &Db, actor: &Actor, redirects: Vec<String>) -> Re
 async fn finish(
     mut tx: crate::store::Tx,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     before: serde_json::Value,
     after: serde_json::Value,
     now: i64,

@@ -3,11 +3,12 @@
 use sqlx::Row;
 
 use super::Conn;
+use crate::domain::AuditAction;
 
 pub struct NewEntry<'a> {
     pub account_id: &'a str,
     pub actor_id: Option<&'a str>,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target: &'a str,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -18,7 +19,7 @@ pub struct Entry {
     pub id: i64,
     pub at: i64,
     pub actor: Option<(String, String)>,
-    pub action: String,
+    pub action: AuditAction,
     pub target: String,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
@@ -32,7 +33,7 @@ pub async fn record(conn: &mut Conn, entry: NewEntry<'_>, now: i64) -> sqlx::Res
     .bind(entry.account_id)
     .bind(now)
     .bind(entry.actor_id)
-    .bind(entry.action)
+    .bind(entry.action.as_str())
     .bind(entry.target)
     .bind(entry.before.map(|v| v.to_string()))
     .bind(entry.after.map(|v| v.to_string()))
@@ -70,11 +71,13 @@ pub async fn list(
                 let text: Option<String> = r.try_get(col)?;
                 Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
             };
+            let action: String = r.try_get("action")?;
             Ok(Entry {
                 id: r.try_get("id")?,
                 at: r.try_get("at")?,
                 actor: actor_id.zip(actor_name),
-                action: r.try_get("action")?,
+                action: AuditAction::parse(&action)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("audit action {action}").into()))?,
                 target: r.try_get("target")?,
                 before: json("before_json")?,
                 after: json("after_json")?,

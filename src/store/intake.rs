@@ -2,6 +2,8 @@
 //! statements, sent together, instead of a round trip per row, and the members' counters
 //! and the routing seq go with them.
 
+use crate::domain::lead::LeadStatus;
+use crate::domain::{HistoryKind, NotificationKind};
 use sqlx::AssertSqlSafe;
 
 use super::Conn;
@@ -99,7 +101,7 @@ pub struct EventRow {
     pub account_id: String,
     pub lead_id: String,
     pub actor_id: Option<String>,
-    pub kind: &'static str,
+    pub kind: HistoryKind,
     pub to_owner: Option<String>,
     pub detail: String,
     pub at: i64,
@@ -109,7 +111,7 @@ pub struct NotificationRow {
     pub id: String,
     pub account_id: String,
     pub user_id: String,
-    pub kind: &'static str,
+    pub kind: NotificationKind,
     pub lead_id: String,
     pub text: String,
     pub created_at: i64,
@@ -299,7 +301,7 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
             Text(l.phone.as_deref()),
             Text(l.company.as_deref()),
             Text(l.notes.as_deref()),
-            Text(Some("open")),
+            Text(Some(LeadStatus::Open.as_str())),
             Text(Some(l.source.as_str())),
             Text(l.owner_id.as_deref()),
             Text(l.created_by.as_deref()),
@@ -331,7 +333,7 @@ fn add_events<'a>(statements: &mut Statements<'a>, rows: &'a [EventRow]) {
             Text(Some(&e.lead_id)),
             Int(Some(e.at)),
             Text(e.actor_id.as_deref()),
-            Text(Some(e.kind)),
+            Text(Some(e.kind.as_str())),
             Text(e.to_owner.as_deref()),
             Text(Some(&e.detail)),
         ]
@@ -354,7 +356,7 @@ fn add_notifications<'a>(statements: &mut Statements<'a>, rows: &'a [Notificatio
             Text(Some(&n.id)),
             Text(Some(&n.account_id)),
             Text(Some(&n.user_id)),
-            Text(Some(n.kind)),
+            Text(Some(n.kind.as_str())),
             Text(Some(&n.lead_id)),
             Text(Some(&n.text)),
             Int(Some(n.created_at)),

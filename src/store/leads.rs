@@ -1,5 +1,6 @@
 //! Leads, their history events and the members' open-lead counters.
 
+use crate::domain::HistoryKind;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -517,7 +518,7 @@ pub struct NewEvent<'a> {
     pub account_id: &'a str,
     pub lead_id: &'a str,
     pub actor_id: Option<&'a str>,
-    pub kind: &'a str,
+    pub kind: HistoryKind,
     pub from_owner: Option<&'a str>,
     pub to_owner: Option<&'a str>,
     pub detail: &'a str,
@@ -532,7 +533,7 @@ pub async fn add_event(conn: &mut Conn, e: &NewEvent<'_>, now: i64) -> sqlx::Res
     .bind(e.lead_id)
     .bind(now)
     .bind(e.actor_id)
-    .bind(e.kind)
+    .bind(e.kind.as_str())
     .bind(e.from_owner)
     .bind(e.to_owner)
     .bind(e.detail)
@@ -545,7 +546,7 @@ pub async fn add_event(conn: &mut Conn, e: &NewEvent<'_>, now: i64) -> sqlx::Res
 pub struct Event {
     pub at: i64,
     pub actor: Option<Person>,
-    pub kind: String,
+    pub kind: HistoryKind,
     pub from_owner: Option<Person>,
     pub to_owner: Option<Person>,
     pub detail: String,
@@ -576,7 +577,11 @@ pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::R
             Ok(Event {
                 at: r.try_get("at")?,
                 actor: person("actor_id", "actor_name")?,
-                kind: r.try_get("kind")?,
+                kind: {
+                    let kind: String = r.try_get("kind")?;
+                    HistoryKind::parse(&kind)
+                        .ok_or_else(|| sqlx::Error::Decode(format!("history kind {kind}").into()))?
+                },
                 from_owner: person("from_owner_id", "from_name")?,
                 to_owner: person("to_owner_id", "to_name")?,
                 detail: r.try_get("detail")?,

@@ -1,5 +1,6 @@
 //! In-app notifications: each belongs to one member and is only ever theirs to see.
 
+use crate::domain::NotificationKind;
 use sqlx::Row;
 
 use super::Conn;
@@ -9,7 +10,7 @@ use super::users::add_to_counter;
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub lead: Option<(String, String)>,
     pub text: String,
     pub created_at: i64,
@@ -20,7 +21,7 @@ pub struct NewNotification<'a> {
     pub id: &'a str,
     pub account_id: &'a str,
     pub user_id: &'a str,
-    pub kind: &'a str,
+    pub kind: NotificationKind,
     pub lead_id: Option<&'a str>,
     pub text: &'a str,
 }
@@ -34,7 +35,7 @@ pub async fn insert(conn: &mut Conn, n: &NewNotification<'_>, now: i64) -> sqlx:
     .bind(n.id)
     .bind(n.account_id)
     .bind(n.user_id)
-    .bind(n.kind)
+    .bind(n.kind.as_str())
     .bind(n.lead_id)
     .bind(n.text)
     .bind(now)
@@ -69,7 +70,12 @@ pub async fn list(
             let lead_name: Option<String> = r.try_get("lead_name")?;
             Ok(Notification {
                 id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
+                kind: {
+                    let kind: String = r.try_get("kind")?;
+                    NotificationKind::parse(&kind).ok_or_else(|| {
+                        sqlx::Error::Decode(format!("notification kind {kind}").into())
+                    })?
+                },
                 lead: lead_id.zip(lead_name),
                 text: r.try_get("text")?,
                 created_at: r.try_get("created_at")?,

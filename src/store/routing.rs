@@ -1,6 +1,7 @@
 //! Routing settings (one row per account, which also serialises decisions and hands out
 //! `seq`), the candidates the engine reads, and the routed-lead counts for the chart.
 
+use crate::domain::HistoryKind;
 use sqlx::Row;
 
 use super::Conn;
@@ -108,12 +109,13 @@ pub async fn routed_counts(
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
     let rows = sqlx::query(
         "SELECT to_owner_id, SUM(CASE WHEN at >= $2 THEN 1 ELSE 0 END) AS recent, COUNT(*) AS total \
-         FROM lead_events WHERE account_id = $1 AND kind = 'routed' AND at >= $3 \
+         FROM lead_events WHERE account_id = $1 AND kind = $4 AND at >= $3 \
          AND to_owner_id IS NOT NULL GROUP BY to_owner_id",
     )
     .bind(account_id)
     .bind(a)
     .bind(b)
+    .bind(HistoryKind::Routed.as_str())
     .fetch_all(conn)
     .await?;
     rows.iter()

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use super::UserRef;
 use crate::app::AppState;
+use crate::domain::AuditAction;
 use crate::error::{Error, Result};
 use crate::http::auth::ApiUser;
 use crate::http::error::ErrorBody;
@@ -37,7 +38,7 @@ pub struct AuditEntryJson {
     at: String,
     #[schema(required = true)]
     actor: Option<UserRef>,
-    action: String,
+    action: AuditAction,
     target: String,
     #[schema(required = true)]
     before: Option<serde_json::Value>,

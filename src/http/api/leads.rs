@@ -1,5 +1,6 @@
 //! Leads over the API: create, list, read, edit, claim, unassign, assign, history.
 
+use crate::domain::HistoryKind;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -314,8 +315,7 @@ pub struct EventJson {
     at: String,
     #[schema(required = true)]
     actor: Option<UserRef>,
-    /// created, routed, claimed, unassigned, assigned, status_changed or updated.
-    kind: String,
+    kind: HistoryKind,
     #[schema(required = true)]
     from_owner: Option<UserRef>,
     #[schema(required = true)]

@@ -1,5 +1,6 @@
 //! The caller's own in-app notifications.
 
+use crate::domain::NotificationKind;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -33,7 +34,7 @@ pub struct LeadRefJson {
 pub struct NotificationJson {
     id: String,
     /// lead_routed or lead_assigned.
-    kind: String,
+    kind: NotificationKind,
     #[schema(required = true)]
     lead: Option<LeadRefJson>,
     text: String,

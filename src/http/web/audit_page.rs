@@ -8,23 +8,16 @@ use serde::Deserialize;
 
 use super::{Nav, error_page_for};
 use crate::app::AppState;
+use crate::domain::AuditAction;
 use crate::http::auth::WebUser;
 use crate::http::{datetime_display, rfc3339};
 use crate::service::audit;
-
-/// The actions the filter offers; the log may hold others as features add them.
-const ACTIONS: &[&str] = &[
-    "account.created",
-    "team.invited",
-    "team.joined",
-    "team.updated",
-];
 
 pub struct EntryRow {
     at: String,
     at_display: String,
     actor: String,
-    action: String,
+    action: AuditAction,
     target: String,
     before: String,
     after: String,
@@ -34,7 +27,8 @@ pub struct EntryRow {
 #[template(path = "audit.html")]
 pub struct AuditPage {
     nav: Option<Nav>,
-    actions: &'static [&'static str],
+    /// Every action, for the filter.
+    actions: &'static [AuditAction],
     action: String,
     entries: Vec<EntryRow>,
     next_url: Option<String>,
@@ -72,7 +66,7 @@ pub async fn show(
     });
     AuditPage {
         nav: Some(Nav::new(&user, "audit")),
-        actions: ACTIONS,
+        actions: &AuditAction::ALL,
         action,
         entries: page
             .entries

@@ -1,5 +1,6 @@
 //! Leads pages: the list, New lead, and the lead page with its Actions card.
 
+use crate::domain::HistoryKind;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -398,7 +399,7 @@ fn receipt_view(json: &str) -> Option<ReceiptView> {
 pub struct EventRow {
     at: String,
     when: String,
-    kind: String,
+    kind: HistoryKind,
     detail: String,
 }
 

@@ -6,6 +6,7 @@
 
 pub mod writer;
 
+use crate::domain::{HistoryKind, NotificationKind};
 use std::collections::{BTreeMap, HashMap};
 
 use super::rate_limit::Windows;
@@ -175,13 +176,16 @@ impl Batch {
             at: self.now,
         };
         self.events.push(event(
-            "created",
+            HistoryKind::Created,
             owner.as_ref().map(|u| u.id.as_str()),
             detail,
         ));
         if let Some(r) = &receipt {
-            self.events
-                .push(event("routed", Some(r.owner.id.as_str()), r.reason.clone()));
+            self.events.push(event(
+                HistoryKind::Routed,
+                Some(r.owner.id.as_str()),
+                r.reason.clone(),
+            ));
         }
         // Tell the new owner: a routed website or assistant lead, or a lead someone else
         // created for them.
@@ -189,7 +193,7 @@ impl Batch {
         let note = match (&owner, &receipt, creator) {
             (Some(o), _, Some(c)) if o.id != c.id => Some((
                 o.id.clone(),
-                "lead_assigned",
+                NotificationKind::LeadAssigned,
                 format!("{} gave you a new lead: {}", c.name, new.name),
             )),
             (None, Some(r), _) if public => {
@@ -199,7 +203,7 @@ impl Batch {
                 };
                 Some((
                     r.owner.id.clone(),
-                    "lead_routed",
+                    NotificationKind::LeadRouted,
                     format!("New {what} lead routed to you: {}", new.name),
                 ))
             }
