@@ -2,14 +2,17 @@
 //! conversation's one lead is created through the same insert and routing path as every
 //! other lead. Conversation state lives in the database, so any process can answer.
 
+use super::Actor;
 use super::intake::insert_new;
 use super::rate_limit;
 use super::secrets;
 use super::website::{self, Submission};
 use crate::assistant::{self, Assistant, Context, Details, Line, Speaker, extract};
 use crate::domain::lead::{LeadSource, NOTES_MAX};
+use crate::domain::permissions::{self, Action};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
+use crate::store::leads;
 use crate::store::{Db, now_ms};
 
 /// Longest visitor message.
@@ -199,6 +202,21 @@ pub async fn turn(
         reply,
         lead_id: current.lead_id,
     })
+}
+
+/// The turns of the chat that made a lead, as stored (each with its speaker), for anyone who
+/// may read leads; empty when the lead did not come from a chat.
+pub async fn lead_transcript(db: &Db, actor: &Actor, lead_id: &str) -> Result<Vec<Line>> {
+    permissions::check(actor.user.role, Action::ViewLeads)?;
+    let mut conn = db.conn().await?;
+    leads::get(&mut conn, actor.account_id(), lead_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(
+        conversations::transcript_of_lead(&mut conn, actor.account_id(), lead_id)
+            .await?
+            .unwrap_or_default(),
+    )
 }
 
 /// The lead a conversation produces: the details, checked like a website form, with the

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::auth_pages::form_failure;
 use super::{Nav, error_page_for};
 use crate::app::AppState;
+use crate::assistant::Speaker;
 use crate::domain::lead::{LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
 use crate::domain::routing::{Receipt, Skip};
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::http::auth::WebUser;
 use crate::http::{date_display, datetime_display, rfc3339};
 use crate::service::leads::{self, CreateLead, Expected, LeadUpdate, ListQuery, OwnerChange};
-use crate::service::team;
+use crate::service::{chat, team};
 use crate::store::leads::Lead;
 use crate::store::users::User;
 
@@ -418,6 +419,8 @@ pub struct LeadPage {
     hint: Option<String>,
     history: Vec<EventRow>,
     receipt: Option<ReceiptView>,
+    /// (speaker label from the stored turn, text) for a lead the chat assistant made.
+    transcript: Vec<(&'static str, String)>,
     error: Option<String>,
     notice: Option<&'static str>,
 }
@@ -425,6 +428,7 @@ pub struct LeadPage {
 async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPage> {
     let lead = leads::get(&state.db, &user.actor, id).await?;
     let history = leads::history(&state.db, &user.actor, id).await?;
+    let transcript = chat::lead_transcript(&state.db, &user.actor, id).await?;
     let members = team::members(&state.db, &user.actor).await?;
     let viewer = &user.actor.user;
     let own = lead.owner_id() == Some(viewer.id.as_str());
@@ -478,6 +482,16 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
             })
             .collect(),
         receipt: lead.receipt_json.as_deref().and_then(receipt_view),
+        transcript: transcript
+            .into_iter()
+            .map(|t| {
+                let who = match t.from {
+                    Speaker::Visitor => "Visitor",
+                    Speaker::Assistant => "Assistant",
+                };
+                (who, t.text)
+            })
+            .collect(),
         error: None,
         notice: None,
         lead: LeadView {
