@@ -61,6 +61,16 @@ pub enum Speaker {
     Assistant,
 }
 
+impl Speaker {
+    /// How a transcript names the speaker ("Visitor", "Assistant").
+    pub fn label(self) -> &'static str {
+        match self {
+            Speaker::Visitor => "Visitor",
+            Speaker::Assistant => "Assistant",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub from: Speaker,

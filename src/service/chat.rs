@@ -283,10 +283,7 @@ pub fn transcript_notes(details: &Details, transcript: &[Line]) -> String {
 
 /// One turn, each of its non-blank lines labelled with its speaker.
 fn labelled(line: &Line) -> String {
-    let who = match line.from {
-        Speaker::Visitor => "Visitor",
-        Speaker::Assistant => "Assistant",
-    };
+    let who = line.from.label();
     let mut text = String::new();
     for part in line
         .text

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use super::auth_pages::form_failure;
 use super::{Nav, error_page_for};
 use crate::app::AppState;
-use crate::assistant::Speaker;
 use crate::domain::lead::{LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
 use crate::domain::routing::{Receipt, Skip};
@@ -484,13 +483,7 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
         receipt: lead.receipt_json.as_deref().and_then(receipt_view),
         transcript: transcript
             .into_iter()
-            .map(|t| {
-                let who = match t.from {
-                    Speaker::Visitor => "Visitor",
-                    Speaker::Assistant => "Assistant",
-                };
-                (who, t.text)
-            })
+            .map(|t| (t.from.label(), t.text))
             .collect(),
         error: None,
         notice: None,
