@@ -77,6 +77,16 @@ pub struct Line {
     pub text: String,
 }
 
+impl Line {
+    /// The text's lines, split at every break a reader may show (a CRLF is one break).
+    pub fn lines(&self) -> Vec<&str> {
+        self.text
+            .split("\r\n")
+            .flat_map(|part| part.split(extract::LINE_BREAKS))
+            .collect()
+    }
+}
+
 /// Everything a provider may look at to answer one message.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {

@@ -286,8 +286,8 @@ fn labelled(line: &Line) -> String {
     let who = line.from.label();
     let mut text = String::new();
     for part in line
-        .text
-        .split(extract::LINE_BREAKS)
+        .lines()
+        .into_iter()
         .filter(|part| !part.trim().is_empty())
     {
         text.push_str(&format!("{who}: {}\n", part.trim_end()));

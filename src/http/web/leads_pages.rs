@@ -418,8 +418,8 @@ pub struct LeadPage {
     hint: Option<String>,
     history: Vec<EventRow>,
     receipt: Option<ReceiptView>,
-    /// (speaker label from the stored turn, text) for a lead the chat assistant made.
-    transcript: Vec<(&'static str, String)>,
+    /// (speaker label from the stored turn, its lines) for a lead the chat assistant made.
+    transcript: Vec<(&'static str, Vec<String>)>,
     error: Option<String>,
     notice: Option<&'static str>,
 }
@@ -483,7 +483,12 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
         receipt: lead.receipt_json.as_deref().and_then(receipt_view),
         transcript: transcript
             .into_iter()
-            .map(|t| (t.from.label(), t.text))
+            .map(|t| {
+                (
+                    t.from.label(),
+                    t.lines().into_iter().map(Into::into).collect(),
+                )
+            })
             .collect(),
         error: None,
         notice: None,
