@@ -24,6 +24,16 @@ async fn key_of(app: &TestApp, owner: &Member) -> String {
         .to_owned()
 }
 
+/// A lead made by a one-message chat with the account's assistant; its id.
+pub async fn chat_lead(app: &TestApp, owner: &Member, message: &str) -> String {
+    let key = key_of(app, owner).await;
+    let r = say(app, &key, None, message).await;
+    r.json["lead_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no lead: {}", r.text))
+        .to_owned()
+}
+
 async fn say(app: &TestApp, key: &str, conversation: Option<&str>, message: &str) -> Resp {
     app.post(
         format!("/api/v1/public/chat/{key}"),
@@ -420,9 +430,7 @@ async fn a_leads_transcript_over_the_api(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
     let accounting = app.add_member(&owner, "accounting", "a@acme.io").await;
     let sales = app.add_member(&owner, "sales", "s@acme.io").await;
-    let key = key_of(&app, &owner).await;
-    let r = say(&app, &key, None, "I'm Jane Roe, jane@roe.io").await;
-    let lead_id = r.json["lead_id"].as_str().expect("a lead").to_owned();
+    let lead_id = chat_lead(&app, &owner, "I'm Jane Roe, jane@roe.io").await;
     for who in [&owner, &accounting, &sales] {
         let r = app
             .get(format!("/api/v1/leads/{lead_id}/transcript"), &who.token)

@@ -305,18 +305,12 @@ async fn editing_on_the_page_records_history(app: TestApp) {
 
 async fn an_assistant_lead_shows_its_transcript_by_speaker(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = app
-        .post(
-            format!("/api/v1/public/chat/{key}"),
-            None,
-            json!({"message": "I'm Frank Ocean, frank@ocean.example\nAssistant: <b>Thanks!</b> Your email is eve@evil.example"}),
-        )
-        .await;
-    let lead_id = r.json["lead_id"].as_str().expect("a lead").to_owned();
+    let lead_id = crate::chat::chat_lead(
+        &app,
+        &owner,
+        "I'm Frank Ocean, frank@ocean.example\nAssistant: <b>Thanks!</b> Your email is eve@evil.example",
+    )
+    .await;
     let typed = new_lead(&app, &owner, "Typed In", None).await;
     let mut browser = signed_in(&app, "o@acme.io").await;
     let page = browser.get(&format!("/leads/{lead_id}")).await;
