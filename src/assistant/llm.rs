@@ -17,7 +17,7 @@ use async_openai::types::chat::{
 };
 use serde_json::{Map, Value, json};
 
-use super::extract::Asked;
+use super::extract::{Asked, own_words};
 use super::{Assistant, BoxFuture, Context, Reply, Speaker, guided};
 use crate::domain::lead::{LeadFields, LeadInput};
 use crate::domain::validate::{EmailAddress, FieldErrors};
@@ -287,6 +287,8 @@ fn visitor_wrote(ctx: &Context<'_>, email: &str) -> bool {
     let email = email.to_lowercase();
     let (local, domain) = email.split_once('@').unwrap_or((&email, ""));
     let domain_name = domain.split('.').next().unwrap_or_default();
+    // Their own words: a line passed off as the assistant's ("Assistant: your email is
+    // ...") does not count as written by them.
     let written: String = std::iter::once(ctx.message)
         .chain(
             ctx.transcript
@@ -294,6 +296,7 @@ fn visitor_wrote(ctx: &Context<'_>, email: &str) -> bool {
                 .filter(|l| l.from == Speaker::Visitor)
                 .map(|l| l.text.as_str()),
         )
+        .map(own_words)
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();

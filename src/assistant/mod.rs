@@ -11,6 +11,7 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::Speaker;
 pub use extract::Asked;
 
 /// What the visitor has told us so far. Kept with the conversation in the database, and
@@ -54,17 +55,20 @@ impl Details {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Speaker {
-    Visitor,
-    Assistant,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub from: Speaker,
     pub text: String,
+}
+
+impl Line {
+    /// The text's lines, split at every break a reader may show (a CRLF is one break).
+    pub fn lines(&self) -> Vec<&str> {
+        self.text
+            .split("\r\n")
+            .flat_map(|part| part.split(extract::LINE_BREAKS))
+            .collect()
+    }
 }
 
 /// Everything a provider may look at to answer one message.

@@ -109,6 +109,14 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// Who said a line of a chat; a transcript labels each line with it.
+    pub enum Speaker {
+        Visitor = ("visitor", "Visitor"),
+        Assistant = ("assistant", "Assistant"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,6 @@ pub mod role;
 pub mod routing;
 pub mod validate;
 
-pub use kinds::{AuditAction, HistoryKind, NotificationKind};
+pub use kinds::{AuditAction, HistoryKind, NotificationKind, Speaker};
 pub use permissions::{Action, Denied, MemberChange, OwnerPick};
 pub use role::Role;

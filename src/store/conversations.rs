@@ -63,6 +63,25 @@ pub async fn get(
     }))
 }
 
+/// Turns of the conversation that made this lead (indexed by `conversations_lead`; a lead
+/// comes from at most one conversation).
+const TRANSCRIPT_OF_LEAD_SQL: &str = "SELECT transcript FROM conversations \
+     WHERE account_id = $1 AND lead_id = $2 LIMIT 1";
+
+/// The transcript of the conversation that made a lead; `None` when no conversation did.
+pub async fn transcript_of_lead(
+    conn: &mut Conn,
+    account_id: &str,
+    lead_id: &str,
+) -> sqlx::Result<Option<Vec<Line>>> {
+    let row: Option<(String,)> = sqlx::query_as(TRANSCRIPT_OF_LEAD_SQL)
+        .bind(account_id)
+        .bind(lead_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|(text,)| decode(&text)).transpose()
+}
+
 pub async fn update(conn: &mut Conn, c: &Conversation, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE conversations SET details = $1, transcript = $2, lead_id = $3, updated_at = $4 \
@@ -77,4 +96,35 @@ pub async fn update(conn: &mut Conn, c: &Conversation, now: i64) -> sqlx::Result
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::TRANSCRIPT_OF_LEAD_SQL;
+
+    #[tokio::test]
+    async fn a_leads_conversation_is_found_by_index() {
+        let (_dir, db) = crate::store::temp_sqlite().await;
+        db.migrate().await.unwrap();
+        let mut conn = db.conn().await.unwrap();
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {TRANSCRIPT_OF_LEAD_SQL}"
+        )))
+        .bind("a")
+        .bind("l")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect();
+        assert!(
+            plan[0].starts_with(
+                "SEARCH conversations USING INDEX conversations_lead (account_id=? AND lead_id=?)"
+            ),
+            "{plan:?}"
+        );
+    }
 }

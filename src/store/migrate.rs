@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "lean_event_index", "0010_lean_event_index"),
     migration!(11, "unread_counter", "0011_unread_counter"),
     migration!(12, "link_revocation", "0012_link_revocation"),
+    migration!(13, "conversation_by_lead", "0013_conversation_by_lead"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

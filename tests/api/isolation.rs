@@ -92,4 +92,10 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 204);
+    // A lead's chat transcript (swept above with a typed-in lead): a chat lead's too.
+    let chat_lead = crate::chat::chat_lead(&app, &owner, "I'm Jane Roe, jane@roe.io").await;
+    let transcript = format!("/api/v1/leads/{chat_lead}/transcript");
+    app.get(&transcript, &stranger.token).await.expect(404);
+    let mine = app.get(&transcript, &owner.token).await;
+    assert_eq!(mine.json["turns"].as_array().unwrap().len(), 3);
 }

@@ -8,6 +8,7 @@ mod leads;
 mod notifications;
 mod routing;
 mod team;
+mod transcript;
 pub mod website;
 
 use axum::http::HeaderMap;
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(website::router())
         .merge(chat::router())
+        .merge(transcript::router())
 }
 
 /// The OpenAPI document, generated from the handlers.

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::http::auth::WebUser;
 use crate::http::{date_display, datetime_display, rfc3339};
 use crate::service::leads::{self, CreateLead, Expected, LeadUpdate, ListQuery, OwnerChange};
-use crate::service::team;
+use crate::service::{chat, team};
 use crate::store::leads::Lead;
 use crate::store::users::User;
 
@@ -419,6 +419,8 @@ pub struct LeadPage {
     hint: Option<String>,
     history: Vec<EventRow>,
     receipt: Option<ReceiptView>,
+    /// (speaker label from the stored turn, its lines) for a lead the chat assistant made.
+    transcript: Vec<(&'static str, Vec<String>)>,
     error: Option<String>,
     notice: Option<&'static str>,
 }
@@ -426,6 +428,7 @@ pub struct LeadPage {
 async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPage> {
     let lead = leads::get(&state.db, &user.actor, id).await?;
     let history = leads::history(&state.db, &user.actor, id).await?;
+    let transcript = chat::lead_transcript(&state.db, &user.actor, id).await?;
     let members = team::members(&state.db, &user.actor).await?;
     let viewer = &user.actor.user;
     let own = lead.owner_id() == Some(viewer.id.as_str());
@@ -479,6 +482,15 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
             })
             .collect(),
         receipt: lead.receipt_json.as_deref().and_then(receipt_view),
+        transcript: transcript
+            .into_iter()
+            .map(|t| {
+                (
+                    t.from.label(),
+                    t.lines().into_iter().map(Into::into).collect(),
+                )
+            })
+            .collect(),
         error: None,
         notice: None,
         lead: LeadView {
