@@ -55,7 +55,12 @@ impl EmailAddress {
             return too_long();
         }
         // Lower-casing can leave a sequence NFKC would compose: normalise once more after it.
-        let email: String = raw.nfkc().collect::<String>().to_lowercase().nfkc().collect();
+        let email: String = raw
+            .nfkc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfkc()
+            .collect();
         if email.chars().count() > Self::MAX_LEN {
             return too_long();
         }
@@ -235,9 +240,14 @@ mod tests {
             "\u{3164}",
             "Sam\u{e0041}",
         ] {
-            assert_eq!(required_text(Some(bad), NAME_MAX).unwrap_err(), INVISIBLE, "{bad:?}");
+            assert_eq!(
+                required_text(Some(bad), NAME_MAX).unwrap_err(),
+                INVISIBLE,
+                "{bad:?}"
+            );
         }
-        for ok in ["José Núñez", "محمد", "יוסי כהן", "李小龍", "Zoë ❤\u{fe0f}"] {
+        for ok in ["José Núñez", "محمد", "יוסי כהן", "李小龍", "Zoë ❤\u{fe0f}"]
+        {
             assert_eq!(required_text(Some(ok), NAME_MAX).unwrap(), ok);
         }
     }

@@ -12,6 +12,7 @@ mod browser;
 mod chat;
 mod chat_llm;
 mod crash;
+mod disguise;
 mod housekeeping;
 mod intake;
 mod lead_pages;
