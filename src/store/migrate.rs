@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "lead_search", "0009_lead_search"),
     migration!(10, "lean_event_index", "0010_lean_event_index"),
     migration!(11, "unread_counter", "0011_unread_counter"),
+    migration!(12, "idem_request_hash", "0012_idem_request_hash"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.
