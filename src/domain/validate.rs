@@ -149,8 +149,18 @@ pub fn required_text(raw: Option<&str>, max: usize) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// A password: at least 8 characters; bounded so hashing stays cheap.
+/// A password: at least 8 characters, bounded so hashing stays cheap, and not easy to
+/// guess. Where the member's email and name are known, prefer [`new_password`].
 pub fn password(raw: Option<&str>) -> Result<String, String> {
+    new_password(raw, &[])
+}
+
+/// The least zxcvbn score a new password needs: about a million guesses or more.
+const MIN_PASSWORD_SCORE: u8 = 2;
+
+/// As [`password`], also refusing passwords built from `user_inputs` (the member's email,
+/// name, account name).
+pub fn new_password(raw: Option<&str>, user_inputs: &[&str]) -> Result<String, String> {
     let pw = raw.unwrap_or_default();
     let len = pw.chars().count();
     if len < 8 {
@@ -159,7 +169,39 @@ pub fn password(raw: Option<&str>) -> Result<String, String> {
     if len > 256 {
         return Err("must be at most 256 characters".into());
     }
+    // The email's and name's parts too: "jane@acme.io" should also rule out "jane" and "acme".
+    let words: Vec<&str> = user_inputs
+        .iter()
+        .flat_map(|input| {
+            std::iter::once(*input).chain(input.split(|c: char| !c.is_alphanumeric()))
+        })
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    let estimate = zxcvbn::zxcvbn(pw, &words);
+    let one_char = pw.chars().all(|c| Some(c) == pw.chars().next());
+    if one_char || u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
+        return Err(too_easy(estimate.feedback()));
+    }
     Ok(pw.to_owned())
+}
+
+/// "is too easy to guess", with zxcvbn's warning and suggestion when it has them. No final
+/// full stop: pages show it after the field's label and add one.
+fn too_easy(feedback: Option<&zxcvbn::feedback::Feedback>) -> String {
+    let sentence = |s: String| s.trim_end_matches('.').to_owned();
+    let mut why = "is too easy to guess".to_owned();
+    if let Some(warning) = feedback.and_then(|f| f.warning()) {
+        let warning = sentence(warning.to_string());
+        let mut chars = warning.chars();
+        if let Some(first) = chars.next() {
+            why += &format!(" ({}{})", first.to_lowercase(), chars.as_str());
+        }
+    }
+    why += ": add a few more words or characters";
+    if let Some(tip) = feedback.and_then(|f| f.suggestions().first()) {
+        why += &format!(". {}", sentence(tip.to_string()));
+    }
+    why
 }
 
 pub const NAME_MAX: usize = 200;
@@ -260,9 +302,51 @@ mod tests {
         assert!(required_text(Some("a\nb"), 10).is_err());
         assert!(required_text(Some(&"é".repeat(11)), 10).is_err());
         assert!(required_text(Some(&"é".repeat(10)), 10).is_ok());
-        assert!(password(Some("1234567")).is_err());
-        assert!(password(Some("12345678")).is_ok());
+        assert_eq!(
+            password(Some("1234567")).unwrap_err(),
+            "must be at least 8 characters"
+        );
+        assert!(password(Some("correct-horse-battery-42")).is_ok());
         assert!(password(Some(&"x".repeat(257))).is_err());
+    }
+
+    #[test]
+    fn passwords_easy_to_guess_are_refused_with_advice() {
+        for weak in [
+            "password",
+            "password123",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "################",
+            "abcdefgh",
+        ] {
+            let why = password(Some(weak)).unwrap_err();
+            assert!(why.starts_with("is too easy to guess"), "{weak}: {why}");
+            assert!(
+                why.contains("add a few more words or characters"),
+                "{weak}: {why}"
+            );
+            assert!(!why.ends_with('.'), "{why}");
+        }
+        let why = password(Some("password123")).unwrap_err();
+        assert!(
+            why.contains("common password"),
+            "zxcvbn's warning is shown: {why}"
+        );
+        // Strong on its own, weak for the member it belongs to.
+        let own = "bramvandermeer";
+        assert!(password(Some(own)).is_ok());
+        let inputs = ["bram@vandermeer.fintech", "Bram van der Meer"];
+        assert!(new_password(Some(own), &inputs).is_err());
+        for strong in [
+            "correct-horse-battery-42",
+            "tulip umbrella cobalt",
+            "Zq8#vL2!pW",
+        ] {
+            assert!(new_password(Some(strong), &inputs).is_ok(), "{strong}");
+        }
     }
 
     #[test]

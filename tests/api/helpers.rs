@@ -208,7 +208,7 @@ impl TestApp {
                 "/api/v1/signup",
                 None,
                 json!({"account_name": account, "name": format!("Owner of {account}"),
-                       "email": email, "password": "password123"}),
+                       "email": email, "password": "correct-horse-battery-42"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -234,7 +234,7 @@ impl TestApp {
             .post(
                 &format!("/api/v1/invitations/{token}/accept"),
                 None,
-                json!({"password": "password123"}),
+                json!({"password": "correct-horse-battery-42"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
