@@ -18,6 +18,7 @@ mod intake;
 mod lead_pages;
 mod leads;
 mod list_scale;
+mod logs;
 mod ops;
 mod pages;
 mod processes;
