@@ -124,6 +124,8 @@ impl TestApp {
         // Tests send many requests from one address; the rate-limit tests turn it back on.
         config.public_rate_limit = 0;
         config.login_rate_limit = 0;
+        // The Host every in-process request sends: links may be built from it.
+        config.allowed_hosts = vec!["app.test".to_owned()];
         tweak(&mut config);
         let router = leadroute::app::router(db.clone(), config);
         Some(Self {

@@ -13,6 +13,7 @@ mod chat;
 mod chat_llm;
 mod crash;
 mod disguise;
+mod hosts;
 mod housekeeping;
 mod intake;
 mod lead_pages;
