@@ -178,7 +178,7 @@ pub fn new_password(raw: Option<&str>, user_inputs: &[&str]) -> Result<String, S
         .filter(|w| w.chars().count() >= 3)
         .collect();
     let estimate = zxcvbn::zxcvbn(pw, &words);
-    let one_char = pw.chars().all(|c| Some(c) == pw.chars().next());
+    let one_char = pw.chars().all(|c| pw.starts_with(c));
     if one_char || u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
         return Err(too_easy(estimate.feedback()));
     }
