@@ -26,7 +26,6 @@
   const add = (text, who) => {
     const li = document.createElement("li");
     li.className = `bubble ${who}`;
-    li.dir = "auto";
     li.textContent = text;
     list.appendChild(li);
     li.scrollIntoView({ block: "end" });
