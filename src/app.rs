@@ -43,6 +43,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    // Links fall back to the address really bound (port 0 picks one).
+    let mut config = config;
+    config.listen = addr;
+    if !addr.ip().is_loopback() && config.public_url.is_none() && config.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "serving beyond loopback without LEADROUTE_PUBLIC_URL: invitation, reset and form \
+             links will use {addr} unless LEADROUTE_PUBLIC_URL or LEADROUTE_ALLOWED_HOSTS is set"
+        );
+    }
     let state = state(db, config);
     let intake = state.intake.clone();
     let housekeeping = tokio::spawn(crate::service::housekeeping::run(state.db.clone()));

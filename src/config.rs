@@ -54,9 +54,19 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Public base URL used in invitation links (default: taken from the request's Host).
+    /// Public base URL used in invitation links (default: the request's Host, if allowed).
     #[arg(long, env = "LEADROUTE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// Without a public URL, the Host values (host[:port], comma-separated) links may be built
+    /// from besides the listen address; any other Host gets links to the listen address.
+    #[arg(
+        long,
+        env = "LEADROUTE_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_hosts: Vec<String>,
 
     /// Requests per minute per client address on the public endpoints; 0 turns the limit off.
     #[arg(
@@ -102,6 +112,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
             public_url: None,
+            allowed_hosts: Vec::new(),
             public_rate_limit: 120,
             login_rate_limit: 10,
             assistant_url: None,
@@ -157,5 +168,13 @@ mod tests {
         let cli = Cli::try_parse_from(["leadroute", "--database-url", "sqlite://x.db", "migrate"])
             .unwrap();
         assert_eq!(cli.config.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn allowed_hosts_are_a_comma_separated_list() {
+        let cli = Cli::try_parse_from(["leadroute", "--allowed-hosts", "a.io,b.io:8443"]).unwrap();
+        assert_eq!(cli.config.allowed_hosts, ["a.io", "b.io:8443"]);
+        let cli = Cli::try_parse_from(["leadroute"]).unwrap();
+        assert!(cli.config.allowed_hosts.is_empty());
     }
 }

@@ -90,6 +90,11 @@ impl LeadFields {
                     errors.add(field, "contains characters that are not allowed");
                     return None;
                 }
+                // One-line fields sit next to the name on every page: same rule as names.
+                if !multiline && text.chars().any(validate::is_disguising) {
+                    errors.add(field, validate::INVISIBLE);
+                    return None;
+                }
                 Some(text.to_owned())
             })
         };
@@ -149,6 +154,24 @@ mod tests {
         for f in ["name", "email", "phone", "company", "notes"] {
             assert!(errors.get(f).is_some(), "{f}");
         }
+    }
+
+    #[test]
+    fn one_line_fields_refuse_invisible_characters() {
+        let (_, errors) = parse(
+            LeadInput {
+                name: Some("a\u{202e}evil".into()),
+                phone: Some("555\u{200b}1234".into()),
+                company: Some("Acme\u{202e} Corp".into()),
+                notes: Some("שלום\u{200f} - notes may carry direction marks".into()),
+                ..Default::default()
+            },
+            true,
+        );
+        for f in ["name", "phone", "company"] {
+            assert_eq!(errors.get(f), Some(validate::INVISIBLE), "{f}");
+        }
+        assert_eq!(errors.get("notes"), None);
     }
 
     #[test]

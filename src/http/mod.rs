@@ -43,8 +43,19 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(reject_nul))
         .layer(middleware::from_fn(deny_framing))
         .layer(security_headers())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of every request's log lines (as tower-http's default, at DEBUG), with the
+/// address redacted: link tokens, form keys and query values stay out of the logs.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %crate::telemetry::redacted_uri(request.uri()),
+        version = ?request.version(),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {

@@ -145,8 +145,10 @@ async fn usable_invitation(conn: &mut Conn, token: &str, now: i64) -> Result<Inv
 #[tracing::instrument(skip_all)]
 pub async fn accept(db: &Db, token: &str, password: Option<&str>, kind: Kind) -> Result<SignedIn> {
     // Unknown, used and expired links are 404 before anything else is looked at.
-    find_invitation(db, token).await?;
-    let password = validate::password(password).map_err(|why| Error::field("password", why))?;
+    let invited = find_invitation(db, token).await?;
+    let password =
+        validate::new_password(password, &[invited.email.as_str(), invited.name.as_str()])
+            .map_err(|why| Error::field("password", why))?;
     let password_hash = secrets::hash_password(password).await?;
 
     let now = now_ms();
@@ -371,8 +373,9 @@ pub async fn reset_password(
     password: Option<&str>,
     kind: Kind,
 ) -> Result<SignedIn> {
-    find_reset(db, token).await?;
-    let password = validate::password(password).map_err(|why| Error::field("password", why))?;
+    let (_, member) = find_reset(db, token).await?;
+    let password = validate::new_password(password, &[member.email.as_str(), member.name.as_str()])
+        .map_err(|why| Error::field("password", why))?;
     let hash = secrets::hash_password(password).await?;
     let now = now_ms();
     let mut tx = db.begin_write().await?;

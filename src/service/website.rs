@@ -316,24 +316,45 @@ pub(crate) async fn accept(
     batch
         .hit_rate(db, tx, account_id, &sub.address, sub.rate_limit)
         .await?;
-    if let Some(key) = &sub.idempotency_key {
+    let hash = sub
+        .idempotency_key
+        .as_ref()
+        .map(|_| request_hash(&sub.lead));
+    if let (Some(key), Some(hash)) = (&sub.idempotency_key, &hash) {
         // Under the account's routing lock, so the same key raced from many requests (on
         // any process) is seen by all but the first.
         db.lock_routing(tx, account_id).await?;
-        if let Some(lead_id) = batch
+        if let Some((lead_id, first)) = batch
             .repeated(tx, account_id, key, now - IDEMPOTENCY_TTL_MS)
             .await?
         {
+            // A different request under a used key is a client bug: returning the first
+            // lead would silently drop this one.
+            if first.is_some_and(|first| first != *hash) {
+                return Err(Error::field(IDEMPOTENCY_KEY, KEY_REUSED));
+            }
             return Ok(Outcome::Repeated(lead_id));
         }
     }
     let (id, _) = batch
         .add(db, tx, account_id, None, sub.lead.clone(), None)
         .await?;
-    if let Some(key) = &sub.idempotency_key {
-        batch.remember_key(account_id, key, &id);
+    if let (Some(key), Some(hash)) = (&sub.idempotency_key, &hash) {
+        batch.remember_key(account_id, key, &id, hash);
     }
     Ok(Outcome::Created(id))
+}
+
+/// The header's name, as the field a refusal names.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+const KEY_REUSED: &str = "was already used with a different request";
+
+/// What a retry must repeat to get the first lead back: the validated fields, so the same
+/// submission sent as JSON or as a form (or with other spacing) is the same request.
+fn request_hash(lead: &ValidLead) -> String {
+    let fields = json!([lead.name, lead.email, lead.phone, lead.company, lead.notes]);
+    secrets::token_hash(&fields.to_string())
 }
 
 /// One accepted submission in a transaction of its own.

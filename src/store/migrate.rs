@@ -40,6 +40,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "unread_counter", "0011_unread_counter"),
     migration!(12, "link_revocation", "0012_link_revocation"),
     migration!(13, "conversation_by_lead", "0013_conversation_by_lead"),
+    migration!(14, "idem_request_hash", "0014_idem_request_hash"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

@@ -120,15 +120,16 @@ pub async fn set_assistant(
     Ok(())
 }
 
-/// The lead an idempotency key already produced, if it is younger than `since`.
+/// The lead an idempotency key already produced, if it is younger than `since`, and the
+/// hash of the request that produced it (none for keys stored before hashes were kept).
 pub async fn idempotent_lead(
     conn: &mut Conn,
     account_id: &str,
     key: &str,
     since: i64,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT lead_id FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 AND created_at > $3",
+) -> sqlx::Result<Option<(String, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT lead_id, request_hash FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2 AND created_at > $3",
     )
     .bind(account_id)
     .bind(key)
@@ -137,12 +138,14 @@ pub async fn idempotent_lead(
     .await
 }
 
-/// Remembers which lead a key produced (replacing an expired use of the same key).
+/// Remembers which lead a key produced and from which request (replacing an expired use
+/// of the same key).
 pub async fn remember_key(
     conn: &mut Conn,
     account_id: &str,
     key: &str,
     lead_id: &str,
+    request_hash: &str,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND idem_key = $2")
@@ -150,11 +153,12 @@ pub async fn remember_key(
         .bind(key)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO idempotency_keys (account_id, idem_key, lead_id, created_at) VALUES ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO idempotency_keys (account_id, idem_key, lead_id, created_at, request_hash) VALUES ($1, $2, $3, $4, $5)")
         .bind(account_id)
         .bind(key)
         .bind(lead_id)
         .bind(now)
+        .bind(request_hash)
         .execute(conn)
         .await?;
     Ok(())

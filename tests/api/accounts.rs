@@ -13,6 +13,7 @@ crate::backend_tests!(
     emails_are_unique_across_the_service,
     login_logout_and_me,
     unknown_routes_and_methods_have_the_error_body,
+    easy_passwords_are_refused_at_signup_invitation_and_reset,
 );
 
 async fn signup_creates_an_account_with_its_owner(app: TestApp) {
@@ -20,7 +21,7 @@ async fn signup_creates_an_account_with_its_owner(app: TestApp) {
         .post(
             "/api/v1/signup",
             None,
-            json!({"account_name": " Acme ", "name": "Olivia", "email": "Olivia@Acme.io", "password": "12345678"}),
+            json!({"account_name": " Acme ", "name": "Olivia", "email": "Olivia@Acme.io", "password": "correct-horse-battery-42"}),
         )
         .await;
     r.expect(201);
@@ -46,7 +47,7 @@ async fn signup_rejects_bad_input_field_by_field(app: TestApp) {
     let cases = [
         (json!({}), vec!["account_name", "name", "email", "password"]),
         (
-            json!({"account_name": "A", "name": "N", "email": "nope", "password": "12345678"}),
+            json!({"account_name": "A", "name": "N", "email": "nope", "password": "correct-horse-battery-42"}),
             vec!["email"],
         ),
         (
@@ -54,19 +55,19 @@ async fn signup_rejects_bad_input_field_by_field(app: TestApp) {
             vec!["password"],
         ),
         (
-            json!({"account_name": "x".repeat(201), "name": "N", "email": "a@b.io", "password": "12345678"}),
+            json!({"account_name": "x".repeat(201), "name": "N", "email": "a@b.io", "password": "correct-horse-battery-42"}),
             vec!["account_name"],
         ),
         (
-            json!({"account_name": "A", "name": "   ", "email": "a@b.io", "password": "12345678"}),
+            json!({"account_name": "A", "name": "   ", "email": "a@b.io", "password": "correct-horse-battery-42"}),
             vec!["name"],
         ),
         (
-            json!({"account_name": "A", "name": 42, "email": "a@b.io", "password": "12345678"}),
+            json!({"account_name": "A", "name": 42, "email": "a@b.io", "password": "correct-horse-battery-42"}),
             vec!["name"],
         ),
         (
-            json!({"account_name": "A", "name": "N", "email": ["a@b.io"], "password": "12345678"}),
+            json!({"account_name": "A", "name": "N", "email": ["a@b.io"], "password": "correct-horse-battery-42"}),
             vec!["email"],
         ),
     ];
@@ -126,7 +127,7 @@ async fn emails_are_unique_across_the_service(app: TestApp) {
         .post(
             "/api/v1/signup",
             None,
-            json!({"account_name": "Other", "name": "Jo", "email": "JO@acme.io", "password": "12345678"}),
+            json!({"account_name": "Other", "name": "Jo", "email": "JO@acme.io", "password": "correct-horse-battery-42"}),
         )
         .await;
     r.expect(409);
@@ -146,13 +147,15 @@ async fn login_logout_and_me(app: TestApp) {
             json!({"email": email, "password": password}),
         )
     };
-    let r = login("O@acme.io", "password123").await;
+    let r = login("O@acme.io", "correct-horse-battery-42").await;
     r.expect(200);
     assert_eq!(r.json["user"]["id"], owner.id.as_str());
     let token = r.json["token"].as_str().unwrap().to_owned();
     assert_ne!(token, owner.token, "every sign-in gets its own token");
     login("o@acme.io", "wrong-password").await.expect(401);
-    login("nobody@acme.io", "password123").await.expect(401);
+    login("nobody@acme.io", "correct-horse-battery-42")
+        .await
+        .expect(401);
     app.post("/api/v1/login", None, json!({"email": "o@acme.io"}))
         .await
         .expect(422);
@@ -197,13 +200,16 @@ async fn login_limit(backend: &'static str) {
     };
     attempt("wrong-1").await.expect(401);
     attempt("wrong-2").await.expect(401);
-    attempt("password123").await.expect(200);
-    let r = attempt("password123").await;
+    attempt("correct-horse-battery-42").await.expect(200);
+    let r = attempt("correct-horse-battery-42").await;
     r.expect(429);
     assert!(r.headers.contains_key("retry-after"));
     // The page says so too, instead of a wrong-password message.
-    let form =
-        serde_urlencoded::to_string([("email", "o@acme.io"), ("password", "password123")]).unwrap();
+    let form = serde_urlencoded::to_string([
+        ("email", "o@acme.io"),
+        ("password", "correct-horse-battery-42"),
+    ])
+    .unwrap();
     let page = app
         .send(
             Request::builder()
@@ -240,4 +246,90 @@ async fn login_limit_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_limit_on_postgres() {
     login_limit("postgres").await;
+}
+
+async fn easy_passwords_are_refused_at_signup_invitation_and_reset(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let invited = app
+        .post(
+            "/api/v1/team/invitations",
+            Some(&owner.token),
+            json!({"email": "sam@acme.io", "name": "Sam", "role": "sales"}),
+        )
+        .await;
+    invited.expect(201);
+    let token = invited.json["invitation"]["token"].as_str().unwrap();
+    let sales = app.add_member(&owner, "sales", "s@acme.io").await;
+    let reset = app
+        .post(
+            format!("/api/v1/team/{}/password-reset", sales.id),
+            Some(&owner.token),
+            json!({}),
+        )
+        .await;
+    reset.expect(201);
+    let reset_token = reset.json["reset_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let before = app.snapshot().await;
+    for weak in [
+        "password",
+        "password123",
+        "12345678",
+        "aaaaaaaaaaaa",
+        "qwertyuiop",
+    ] {
+        let signup = app
+            .post(
+                "/api/v1/signup",
+                None,
+                json!({"account_name": "Beta", "name": "Bo", "email": "bo@beta.io", "password": weak}),
+            )
+            .await;
+        let accept = app
+            .post(
+                format!("/api/v1/invitations/{token}/accept"),
+                None,
+                json!({"password": weak}),
+            )
+            .await;
+        let reset = app
+            .post(
+                format!("/api/v1/password-resets/{reset_token}"),
+                None,
+                json!({"password": weak}),
+            )
+            .await;
+        for r in [signup, accept, reset] {
+            r.expect(422);
+            let why = r.field("password").unwrap_or_default();
+            assert!(
+                why.starts_with("is too easy to guess")
+                    && why.contains("add a few more words or characters"),
+                "{weak}: {}",
+                r.text
+            );
+        }
+    }
+    assert_eq!(app.snapshot().await, before);
+    // The too-short rule still comes first.
+    let r = app
+        .post(
+            format!("/api/v1/invitations/{token}/accept"),
+            None,
+            json!({"password": "aaaa"}),
+        )
+        .await;
+    assert_eq!(r.field("password"), Some("must be at least 8 characters"));
+    app.post(
+        format!("/api/v1/invitations/{token}/accept"),
+        None,
+        json!({"password": "tulip umbrella cobalt"}),
+    )
+    .await
+    .expect(201);
 }

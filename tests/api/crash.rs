@@ -147,7 +147,7 @@ async fn set_up(base: &str) -> (String, String, Vec<String>) {
         base,
         "/api/v1/signup",
         None,
-        json!({"account_name": "Crashco", "name": "Olivia", "email": "o@crash.io", "password": "password123"}),
+        json!({"account_name": "Crashco", "name": "Olivia", "email": "o@crash.io", "password": "correct-horse-battery-42"}),
     )
     .await;
     assert_eq!(status, 201, "{signup}");
@@ -165,8 +165,13 @@ async fn set_up(base: &str) -> (String, String, Vec<String>) {
             "/api/v1/invitations/{}/accept",
             invite["invitation"]["token"].as_str().unwrap()
         );
-        let (status, rep) =
-            post_json(base, &accept, None, json!({"password": "password123"})).await;
+        let (status, rep) = post_json(
+            base,
+            &accept,
+            None,
+            json!({"password": "correct-horse-battery-42"}),
+        )
+        .await;
         assert_eq!(status, 201, "{rep}");
     }
     let put = reqwest::Client::new()

@@ -163,6 +163,8 @@ impl TestApp {
         // Tests send many requests from one address; the rate-limit tests turn it back on.
         config.public_rate_limit = 0;
         config.login_rate_limit = 0;
+        // The Host every in-process request sends: links may be built from it.
+        config.allowed_hosts = vec!["app.test".to_owned()];
         tweak(&mut config);
         let router = leadroute::app::router(db.clone(), config);
         Some(Self {
@@ -247,7 +249,7 @@ impl TestApp {
                 "/api/v1/signup",
                 None,
                 json!({"account_name": account, "name": format!("Owner of {account}"),
-                       "email": email, "password": "password123"}),
+                       "email": email, "password": "correct-horse-battery-42"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -273,7 +275,7 @@ impl TestApp {
             .post(
                 &format!("/api/v1/invitations/{token}/accept"),
                 None,
-                json!({"password": "password123"}),
+                json!({"password": "correct-horse-battery-42"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);

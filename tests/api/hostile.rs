@@ -126,7 +126,7 @@ async fn odd_paths_and_headers_never_break_the_server(app: TestApp) {
     app.post(
         "/api/v1/login",
         None,
-        serde_json::json!({"email": nul, "password": "password123"}),
+        serde_json::json!({"email": nul, "password": "correct-horse-battery-42"}),
     )
     .await
     .expect(422);

@@ -81,7 +81,7 @@ async fn a_sweep_deletes_only_dead_rows(app: TestApp) {
     for (key, at) in [("stale", now - day - 1), ("fresh", now - day + 1)] {
         exec(
             &app,
-            "INSERT INTO idempotency_keys VALUES ($1, $2, $3, $4)",
+            "INSERT INTO idempotency_keys (account_id, idem_key, lead_id, created_at) VALUES ($1, $2, $3, $4)",
             &[a, key, &lead_id],
             &[at],
         )

@@ -18,6 +18,7 @@ crate::backend_tests!(
     balanced_in_batches_matches_a_sequential_replay,
     one_broken_submission_does_not_fail_its_batch,
     one_idempotency_key_in_a_batch_makes_one_lead,
+    one_idempotency_key_with_two_requests_at_once_makes_one_lead_and_one_refusal,
     the_rate_limit_counts_only_what_it_lets_through,
     a_later_batch_counts_on_from_the_stored_windows,
 );
@@ -102,12 +103,12 @@ async fn rush_to(
                 idempotency_key: idem.as_deref(),
                 rate_limit,
             };
-            (
-                i,
-                writer
-                    .submit(&key, lead(&format!("Rush {i}")), caller)
-                    .await,
-            )
+            // Retries under one key send the same body.
+            let name = match &idem {
+                Some(_) => "Retried".to_owned(),
+                None => format!("Rush {i}"),
+            };
+            (i, writer.submit(&key, lead(&name), caller).await)
         });
     }
     let mut answers = tasks.join_all().await;
@@ -321,6 +322,66 @@ async fn one_idempotency_key_in_a_batch_makes_one_lead(app: TestApp) {
             .iter()
             .all(|a| matches!(a, Ok(Outcome::Repeated(id)) if *id == ids[0].1))
     );
+    app.check().await;
+}
+
+/// Submits a lead named each of `names` under one `Idempotency-Key`, all at once.
+async fn at_once_under(
+    writer: &Writer,
+    form_key: &str,
+    idempotency_key: &str,
+    names: &[&str],
+) -> Vec<Result<Outcome, leadroute::error::Error>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for name in names {
+        let (writer, form_key) = (writer.clone(), form_key.to_owned());
+        let (idem, name) = (idempotency_key.to_owned(), name.to_string());
+        tasks.spawn(async move {
+            let caller = Caller {
+                address: "203.0.113.9",
+                idempotency_key: Some(&idem),
+                rate_limit: 0,
+            };
+            writer.submit(&form_key, lead(&name), caller).await
+        });
+    }
+    tasks.join_all().await
+}
+
+async fn one_idempotency_key_with_two_requests_at_once_makes_one_lead_and_one_refusal(
+    app: TestApp,
+) {
+    let t = team(&app, 2, "round_robin").await;
+    let writer = Writer::start(app.db.clone());
+    // Different bodies under one key, at once (one batch or two): one lead, one 422.
+    let answers = at_once_under(&writer, &t.key, "retry-2", &["Jane Roe", "John Doe"]).await;
+    let created = answers
+        .iter()
+        .filter(|a| matches!(a, Ok(Outcome::Created(_))))
+        .count();
+    assert_eq!(created, 1, "{answers:?}");
+    assert!(
+        answers.iter().any(|a| matches!(
+            a,
+            Err(leadroute::error::Error::Validation(f)) if f.get("Idempotency-Key").is_some()
+        )),
+        "{answers:?}"
+    );
+    // Equal bodies under one key, at once: both name the same lead.
+    let ids: Vec<String> = at_once_under(&writer, &t.key, "retry-3", &["Same", "Same"])
+        .await
+        .into_iter()
+        .map(|a| match a {
+            Ok(Outcome::Created(id) | Outcome::Repeated(id)) => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
     app.check().await;
 }
 

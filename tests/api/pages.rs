@@ -79,19 +79,22 @@ impl<'a> Browser<'a> {
                 ("account_name", "Acme"),
                 ("name", "Olivia Owner"),
                 ("email", email),
-                ("password", "password123"),
+                ("password", "correct-horse-battery-42"),
             ],
         )
         .await
     }
 
     pub async fn sign_in(&mut self, email: &str) -> Resp {
-        self.post("/signin", &[("email", email), ("password", "password123")])
-            .await
+        self.post(
+            "/signin",
+            &[("email", email), ("password", "correct-horse-battery-42")],
+        )
+        .await
     }
 }
 
-/// A browser already signed in as `email` (password "password123").
+/// A browser already signed in as `email` (password "correct-horse-battery-42").
 pub async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
     let mut browser = Browser::new(app);
     assert_eq!(browser.sign_in(email).await.status, 303);

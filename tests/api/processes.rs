@@ -258,7 +258,7 @@ async fn two_servers_share_one_postgres_database() {
         &a.base,
         "/api/v1/signup",
         None,
-        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
+        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "correct-horse-battery-42"}),
     )
     .await;
     assert_eq!(status, 201);
@@ -279,13 +279,22 @@ async fn two_servers_share_one_postgres_database() {
         "/api/v1/invitations/{}/accept",
         invite["invitation"]["token"].as_str().unwrap()
     );
-    let (status, sam) = post_json(&a.base, &accept, None, json!({"password": "password123"})).await;
+    let (status, sam) = post_json(
+        &a.base,
+        &accept,
+        None,
+        json!({"password": "correct-horse-battery-42"}),
+    )
+    .await;
     assert_eq!(status, 201);
     let sam_token = sam["token"].as_str().unwrap();
     assert_eq!(get_json(&a.base, "/api/v1/me", sam_token).await.0, 200);
 
     // A browser session made on A is honoured by B.
-    let form = [("email", "o@acme.io"), ("password", "password123")];
+    let form = [
+        ("email", "o@acme.io"),
+        ("password", "correct-horse-battery-42"),
+    ];
     let signin = client()
         .post(format!("{}/signin", a.base))
         .form(&form)
@@ -337,7 +346,7 @@ pub(crate) async fn acme_with_three_reps(a: &str, b: &str) -> (Value, Vec<String
         a,
         "/api/v1/signup",
         None,
-        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "password123"}),
+        json!({"account_name": "Acme", "name": "Olivia", "email": "o@acme.io", "password": "correct-horse-battery-42"}),
     )
     .await;
     let token = signup["token"].as_str().unwrap().to_owned();
@@ -354,7 +363,13 @@ pub(crate) async fn acme_with_three_reps(a: &str, b: &str) -> (Value, Vec<String
             "/api/v1/invitations/{}/accept",
             invite["invitation"]["token"].as_str().unwrap()
         );
-        let (status, rep) = post_json(b, &accept, None, json!({"password": "password123"})).await;
+        let (status, rep) = post_json(
+            b,
+            &accept,
+            None,
+            json!({"password": "correct-horse-battery-42"}),
+        )
+        .await;
         assert_eq!(status, 201);
         team.push(rep["user"]["id"].as_str().unwrap().to_owned());
     }

@@ -88,7 +88,7 @@ async fn a_lone_owner_sees_the_empty_state(app: TestApp) {
     let page = browser.get("/settings/routing").await;
     assert!(
         page.text
-            .contains("Every routed lead goes to</span> <strong>Owner of Solo</strong>")
+            .contains("Every routed lead goes to</span> <strong><bdi>Owner of Solo</bdi></strong>")
     );
 }
 

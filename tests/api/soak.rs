@@ -34,7 +34,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_leadroute");
 
 const WORKERS: usize = 8;
 const REPS: usize = 5;
-const PASSWORD: &str = "password123";
+const PASSWORD: &str = "correct-horse-battery-42";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the server's resident memory is read.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);

@@ -167,7 +167,7 @@ async fn accepting_an_invitation(app: TestApp) {
         )
     };
     accept("short").await.expect(422);
-    let r = accept("long enough").await;
+    let r = accept("amber-canyon-lantern-9").await;
     r.expect(201);
     assert_eq!(r.json["user"]["name"], "Sam");
     assert_eq!(r.json["user"]["role"], "sales");
@@ -177,18 +177,18 @@ async fn accepting_an_invitation(app: TestApp) {
         .await;
     assert_eq!(me.json["account"]["id"], t.owner.account_id.as_str());
     // Used once only.
-    accept("long enough").await.expect(404);
+    accept("amber-canyon-lantern-9").await.expect(404);
     app.post(
         "/api/v1/invitations/no-such-token/accept",
         None,
-        json!({"password": "long enough"}),
+        json!({"password": "amber-canyon-lantern-9"}),
     )
     .await
     .expect(404);
     app.post(
         "/api/v1/login",
         None,
-        json!({"email": "sam@acme.io", "password": "long enough"}),
+        json!({"email": "sam@acme.io", "password": "amber-canyon-lantern-9"}),
     )
     .await
     .expect(200);
@@ -209,7 +209,7 @@ async fn accepting_an_invitation(app: TestApp) {
     app.post(
         &format!("/api/v1/invitations/{late}/accept"),
         None,
-        json!({"password": "long enough"}),
+        json!({"password": "amber-canyon-lantern-9"}),
     )
     .await
     .expect(404);
@@ -235,12 +235,20 @@ async fn accepting_an_invitation(app: TestApp) {
             r.json["invitation"]["token"].as_str().unwrap()
         )
     };
-    app.post(&path(&first), None, json!({"password": "long enough"}))
-        .await
-        .expect(404);
-    app.post(&path(&second), None, json!({"password": "long enough"}))
-        .await
-        .expect(201);
+    app.post(
+        &path(&first),
+        None,
+        json!({"password": "amber-canyon-lantern-9"}),
+    )
+    .await
+    .expect(404);
+    app.post(
+        &path(&second),
+        None,
+        json!({"password": "amber-canyon-lantern-9"}),
+    )
+    .await
+    .expect(201);
 }
 
 async fn member_change_rules(app: TestApp) {
@@ -331,7 +339,7 @@ async fn deactivation_signs_out_everywhere(app: TestApp) {
         .post(
             "/api/v1/login",
             None,
-            json!({"email": "sales@acme.io", "password": "password123"}),
+            json!({"email": "sales@acme.io", "password": "correct-horse-battery-42"}),
         )
         .await;
     let second = second.json["token"].as_str().unwrap().to_owned();
@@ -347,7 +355,7 @@ async fn deactivation_signs_out_everywhere(app: TestApp) {
     app.post(
         "/api/v1/login",
         None,
-        json!({"email": "sales@acme.io", "password": "password123"}),
+        json!({"email": "sales@acme.io", "password": "correct-horse-battery-42"}),
     )
     .await
     .expect(401);
@@ -363,7 +371,7 @@ async fn deactivation_signs_out_everywhere(app: TestApp) {
     app.post(
         "/api/v1/login",
         None,
-        json!({"email": "sales@acme.io", "password": "password123"}),
+        json!({"email": "sales@acme.io", "password": "correct-horse-battery-42"}),
     )
     .await
     .expect(200);
@@ -462,7 +470,7 @@ async fn an_owner_issues_a_password_reset_link(app: TestApp) {
     app.post(
         "/api/v1/login",
         None,
-        json!({"email": "sales@acme.io", "password": "password123"}),
+        json!({"email": "sales@acme.io", "password": "correct-horse-battery-42"}),
     )
     .await
     .expect(401);
@@ -477,7 +485,7 @@ async fn an_owner_issues_a_password_reset_link(app: TestApp) {
     app.post(
         "/api/v1/password-resets/nope",
         None,
-        json!({"password": "whatever123"}),
+        json!({"password": "tulip-umbrella-cobalt-7"}),
     )
     .await
     .expect(404);
@@ -497,7 +505,7 @@ async fn an_owner_issues_a_password_reset_link(app: TestApp) {
     app.post(
         format!("/api/v1/password-resets/{late}"),
         None,
-        json!({"password": "whatever123"}),
+        json!({"password": "tulip-umbrella-cobalt-7"}),
     )
     .await
     .expect(404);

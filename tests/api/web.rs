@@ -42,7 +42,10 @@ async fn signup_form_signs_the_browser_in(app: TestApp) {
         .request(
             Method::POST,
             "/signin",
-            Some(&[("email", "olivia@acme.io"), ("password", "password123")]),
+            Some(&[
+                ("email", "olivia@acme.io"),
+                ("password", "correct-horse-battery-42"),
+            ]),
             &[("x-forwarded-proto", "https")],
         )
         .await;
@@ -93,7 +96,10 @@ async fn form_errors_are_shown_next_to_fields(app: TestApp) {
     let r = browser
         .post(
             "/signin",
-            &[("email", "nobody@acme.io"), ("password", "password123")],
+            &[
+                ("email", "nobody@acme.io"),
+                ("password", "correct-horse-battery-42"),
+            ],
         )
         .await;
     assert_eq!(r.status, 401);
@@ -133,14 +139,16 @@ async fn writes_need_the_csrf_token(app: TestApp) {
     let mut invitee = Browser::new(&app);
     let page = invitee.get(path).await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("Join Acme on Leadroute"));
+    assert!(page.text.contains("Join <bdi>Acme</bdi> on Leadroute"));
     let r = invitee.post(path, &[("password", "short")]).await;
     assert_eq!(r.status, 422);
     assert!(
         r.text
             .contains("Choose a password must be at least 8 characters.")
     );
-    let r = invitee.post(path, &[("password", "password123")]).await;
+    let r = invitee
+        .post(path, &[("password", "correct-horse-battery-42")])
+        .await;
     assert_eq!(r.status, 303);
     let team = invitee.get("/settings/team").await;
     assert!(team.text.contains("Sam") && team.text.contains(">you<"));
@@ -175,7 +183,10 @@ async fn cross_site_posts_are_refused(app: TestApp) {
         .request(
             Method::POST,
             "/signin",
-            Some(&[("email", "olivia@acme.io"), ("password", "password123")]),
+            Some(&[
+                ("email", "olivia@acme.io"),
+                ("password", "correct-horse-battery-42"),
+            ]),
             &[("origin", "https://evil.test")],
         )
         .await;

@@ -15,6 +15,7 @@ crate::backend_tests!(
     rotating_the_key_stops_the_old_one_at_once,
     the_honeypot_is_accepted_and_stored_nowhere,
     idempotency_keys_return_the_first_lead,
+    an_idempotency_key_reused_with_another_request_is_refused,
     routed_website_leads_notify_their_rep_once,
     notifications_are_private_and_can_be_marked_read,
 );
@@ -420,6 +421,95 @@ async fn idempotency_keys_return_the_first_lead(app: TestApp) {
     let later = post_json(&app, &key, body, &[("idempotency-key", "abc-1")]).await;
     assert_ne!(later.json["id"], first.json["id"]);
     assert_eq!(lead_count(&app).await, 3);
+}
+
+async fn an_idempotency_key_reused_with_another_request_is_refused(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = form_key(&app, &owner).await;
+    let body = json!({"name": "Once", "email": "once@x.io", "message": "Call me"});
+    let first = post_json(&app, &key, body.clone(), &[("idempotency-key", "k-1")]).await;
+    first.expect(201);
+    // The same fields, spaced and cased otherwise and sent as a form: the same request.
+    let same = json!({"name": " Once ", "email": "ONCE@x.io", "message": "Call me"});
+    let again = post_json(&app, &key, same, &[("idempotency-key", "k-1")]).await;
+    again.expect(201);
+    assert_eq!(again.json["id"], first.json["id"]);
+    let form = serde_urlencoded::to_string([
+        ("name", "Once"),
+        ("email", "once@x.io"),
+        ("message", "Call me"),
+    ])
+    .unwrap();
+    let as_form = app
+        .send(raw(
+            &format!("/f/{key}"),
+            "application/x-www-form-urlencoded",
+            form,
+            &[("idempotency-key", "k-1")],
+        ))
+        .await;
+    assert_eq!(as_form.status, 303, "{}", as_form.text);
+    let before = app.snapshot().await;
+    // Another request under the used key: refused, the first lead untouched.
+    for other in [
+        json!({"name": "Twice", "email": "once@x.io", "message": "Call me"}),
+        json!({"name": "Once", "email": "once@x.io"}),
+    ] {
+        let r = post_json(&app, &key, other, &[("idempotency-key", "k-1")]).await;
+        r.expect(422);
+        assert_eq!(
+            r.field("Idempotency-Key"),
+            Some("was already used with a different request"),
+            "{}",
+            r.text
+        );
+    }
+    let form = serde_urlencoded::to_string([("name", "Twice"), ("email", "once@x.io")]).unwrap();
+    let page = app
+        .send(raw(
+            &format!("/f/{key}"),
+            "application/x-www-form-urlencoded",
+            form,
+            &[("idempotency-key", "k-1")],
+        ))
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.text
+            .contains("Idempotency-Key was already used with a different request."),
+        "{}",
+        page.text
+    );
+    // Keys a client cannot have meant as sent are refused, not ignored.
+    for bad in ["x".repeat(256), "caf\u{e9}".to_owned()] {
+        let mut request = raw(
+            &format!("/f/{key}"),
+            "application/json",
+            body.to_string(),
+            &[],
+        );
+        request.headers_mut().insert(
+            "idempotency-key",
+            axum::http::HeaderValue::from_bytes(bad.as_bytes()).unwrap(),
+        );
+        let r = app.send(request).await;
+        r.expect(422);
+        assert!(r.field("Idempotency-Key").is_some(), "{}", r.text);
+    }
+    assert_eq!(app.snapshot().await, before);
+    let longest = "y".repeat(255);
+    post_json(&app, &key, body.clone(), &[("idempotency-key", &longest)])
+        .await
+        .expect(201);
+    // A key stored before requests were hashed keeps returning its lead.
+    sqlx::query("UPDATE idempotency_keys SET request_hash = NULL WHERE idem_key = 'k-1'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let other = json!({"name": "Twice", "email": "once@x.io"});
+    let legacy = post_json(&app, &key, other, &[("idempotency-key", "k-1")]).await;
+    legacy.expect(201);
+    assert_eq!(legacy.json["id"], first.json["id"]);
 }
 
 async fn routed_website_leads_notify_their_rep_once(app: TestApp) {

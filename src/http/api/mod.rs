@@ -166,6 +166,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
+        .filter(|host| host_allowed(&state.config, host))
         .map_or_else(|| state.config.listen.to_string(), str::to_owned);
     let scheme = headers
         .get("x-forwarded-proto")
@@ -173,4 +174,23 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .filter(|p| *p == "https")
         .unwrap_or("http");
     format!("{scheme}://{host}")
+}
+
+/// May links be built from this Host? Only the listen address (and, on loopback, its
+/// `localhost` and `127.0.0.1` names) or one the operator allowed: otherwise anyone could
+/// get invitation and reset links pointing at their own site by sending a Host header.
+fn host_allowed(config: &crate::config::Config, host: &str) -> bool {
+    let listen = config.listen;
+    let loopback = listen.ip().is_loopback().then(|| {
+        let port = listen.port();
+        [
+            format!("localhost:{port}"),
+            format!("127.0.0.1:{port}"),
+            format!("[::1]:{port}"),
+        ]
+    });
+    std::iter::once(listen.to_string())
+        .chain(loopback.into_iter().flatten())
+        .chain(config.allowed_hosts.iter().map(|h| h.trim().to_owned()))
+        .any(|allowed| !allowed.is_empty() && allowed.eq_ignore_ascii_case(host))
 }

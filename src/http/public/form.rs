@@ -158,11 +158,13 @@ pub async fn submit(
     };
     let redirect_for_retry = redirect.clone();
     let address = crate::http::client_address(&extensions);
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255);
+    let idempotency_key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(err) => {
+            let typed = Some((submission, redirect_for_retry));
+            return respond_error(kind, err, typed, &state, &form_key).await;
+        }
+    };
     let caller = Caller {
         address: &address,
         idempotency_key,
@@ -210,6 +212,25 @@ pub async fn submit(
             .await
         }
     }
+}
+
+/// The `Idempotency-Key` header, trimmed; one a client cannot have meant as sent (too
+/// long, or not plain text) is refused rather than ignored.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let refuse = |why: String| Err(Error::field(website::IDEMPOTENCY_KEY, why));
+    let Ok(key) = value.to_str().map(str::trim) else {
+        return refuse("must be printable ASCII".into());
+    };
+    if key.len() > website::IDEMPOTENCY_KEY_MAX {
+        return refuse(format!(
+            "must be at most {} characters",
+            website::IDEMPOTENCY_KEY_MAX
+        ));
+    }
+    Ok((!key.is_empty()).then_some(key))
 }
 
 fn parse(kind: Kind, body: &[u8]) -> Result<(Submission, Option<String>), Error> {
@@ -290,7 +311,10 @@ async fn respond_error(
         message: typed.message.unwrap_or_default(),
         redirect: redirect.filter(|r| website::redirect_allowed(r, &allowed)),
         errors: errors.clone(),
-        form_error: None,
+        // The header has no field on the page: say it above the form.
+        form_error: errors
+            .get(website::IDEMPOTENCY_KEY)
+            .map(|why| format!("{} {why}.", website::IDEMPOTENCY_KEY)),
     };
     (status, page).into_response()
 }

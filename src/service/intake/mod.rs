@@ -40,8 +40,8 @@ pub(crate) struct Batch {
     notifications: Vec<NotificationRow>,
     /// (account, member) -> what this batch adds to them.
     members: BTreeMap<(String, String), MemberDelta>,
-    /// (account, Idempotency-Key) -> lead, for keys first used in this batch.
-    keys: BTreeMap<(String, String), String>,
+    /// (account, Idempotency-Key) -> (lead, request hash), for keys first used in this batch.
+    keys: BTreeMap<(String, String), (String, String)>,
     /// Website form key -> its account, `None` for a key that does not exist.
     forms: HashMap<String, Option<String>>,
     /// The public endpoints' rate-limit windows this batch counted hits in.
@@ -249,23 +249,26 @@ impl Batch {
     }
 
     /// The lead an `Idempotency-Key` already produced within 24 hours, in this batch or
-    /// before it. Call while holding the account's routing lock.
+    /// before it, with the hash of its request (if stored). Call while holding the
+    /// account's routing lock.
     pub(crate) async fn repeated(
         &self,
         tx: &mut Conn,
         account_id: &str,
         key: &str,
         since: i64,
-    ) -> Result<Option<String>> {
-        if let Some(id) = self.keys.get(&(account_id.to_owned(), key.to_owned())) {
-            return Ok(Some(id.clone()));
+    ) -> Result<Option<(String, Option<String>)>> {
+        if let Some((id, hash)) = self.keys.get(&(account_id.to_owned(), key.to_owned())) {
+            return Ok(Some((id.clone(), Some(hash.clone()))));
         }
         Ok(website::idempotent_lead(tx, account_id, key, since).await?)
     }
 
-    pub(crate) fn remember_key(&mut self, account_id: &str, key: &str, lead_id: &str) {
-        self.keys
-            .insert((account_id.to_owned(), key.to_owned()), lead_id.to_owned());
+    pub(crate) fn remember_key(&mut self, account_id: &str, key: &str, lead_id: &str, hash: &str) {
+        self.keys.insert(
+            (account_id.to_owned(), key.to_owned()),
+            (lead_id.to_owned(), hash.to_owned()),
+        );
     }
 
     /// Leads planned and not yet written.
@@ -311,8 +314,8 @@ impl Batch {
             ..self.planned()
         };
         intake::write(tx, &rows).await?;
-        for ((account_id, key), lead_id) in &self.keys {
-            website::remember_key(tx, account_id, key, lead_id, self.now).await?;
+        for ((account_id, key), (lead_id, hash)) in &self.keys {
+            website::remember_key(tx, account_id, key, lead_id, hash, self.now).await?;
         }
         Ok(())
     }

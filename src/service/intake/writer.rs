@@ -381,6 +381,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_key_with_another_request_in_the_same_batch_is_refused() {
+        let (_dir, db) = migrated().await;
+        let key = form_key(&db, "alpha").await;
+        let keyed = |name: &str| {
+            let mut job = job(&key, name);
+            job.sub.idempotency_key = Some("k-1".to_owned());
+            job
+        };
+        let (send, mut queue) = mpsc::channel(8);
+        for name in ["First", "Other"] {
+            send.send(keyed(name)).await.unwrap();
+        }
+        let mut jobs = Gathered {
+            incoming: VecDeque::from([keyed("First")]),
+            ..Gathered::default()
+        };
+        let outcomes = store_batch(&db, &mut queue, &mut jobs).await.unwrap();
+        assert_eq!(jobs.taken.len(), 3, "one batch took all three");
+        let Ok(Outcome::Created(id)) = &outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(matches!(&outcomes[1], Ok(Outcome::Repeated(same)) if same == id));
+        match &outcomes[2] {
+            Err(Error::Validation(f)) => assert!(f.get("Idempotency-Key").is_some()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(stored_names(&db, &key).await, ["First"]);
+        // A later batch compares with the hash stored with the key.
+        let mut jobs = Gathered {
+            incoming: VecDeque::from([keyed("Other"), keyed("First")]),
+            ..Gathered::default()
+        };
+        let outcomes = store_batch(&db, &mut queue, &mut jobs).await.unwrap();
+        assert!(
+            matches!(&outcomes[0], Err(Error::Validation(_))),
+            "{outcomes:?}"
+        );
+        assert!(matches!(&outcomes[1], Ok(Outcome::Repeated(same)) if same == id));
+    }
+
+    #[tokio::test]
     async fn a_batch_that_writes_ahead_stores_every_lead_once_in_arrival_order() {
         let (_dir, db) = migrated().await;
         let key = form_key(&db, "alpha").await;

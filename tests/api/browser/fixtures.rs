@@ -10,7 +10,7 @@ use super::{Browser, POLL, WAIT};
 use crate::helpers::{Member, TestApp, spawn_server};
 
 /// What the API helpers give every member.
-pub(super) const PASSWORD: &str = "password123";
+pub(super) const PASSWORD: &str = "correct-horse-battery-42";
 
 /// A fresh account on a real server: its Owner ("Owner of Acme Rockets", olive@acme.test).
 pub(super) async fn acme() -> (TestApp, String, Member) {

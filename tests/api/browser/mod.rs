@@ -8,6 +8,7 @@
 //! Below: the chromedriver child process, and a thin `Browser` over `fantoccini::Client` whose
 //! helpers panic with the page's text, so the scenarios read as steps.
 
+mod bidi;
 mod chat;
 mod fixtures;
 mod leads;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::{Browser, ChromeDriver, FormExt};
 use crate::helpers::{Member, TestApp, spawn_server};
 
-const PASSWORD: &str = "password123";
+const PASSWORD: &str = "correct-horse-battery-42";
 
 /// Markup for text positions, tagged with the field it went into. It also closes a
 /// `<textarea>` and a `<title>`, and carries an entity that must not be decoded.
