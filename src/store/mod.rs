@@ -80,9 +80,9 @@ impl Db {
                 const EVERY: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
                                      PRAGMA busy_timeout = 30000; \
                                      PRAGMA wal_autocheckpoint = 10000;";
-                // The writer's too: a multi-row insert keeps a statement journal (to undo
-                // itself alone); on disk it was two thirds of the writer's write calls. Its
-                // size is bounded by what one statement touches.
+                // The writer's too: its multi-row inserts' statement journals stay in memory
+                // (each bounded by what one statement touches); on disk they were most of
+                // its writes (docs/performance.md).
                 const WRITER: &str = "PRAGMA temp_store = MEMORY;";
                 let writer = sqlite(1, true).await?;
                 // WAL is a property of the file: set once, every later connection sees it.
@@ -197,12 +197,10 @@ impl Db {
 
 /// SQLite: copies committed pages from the write-ahead log into the database file every
 /// 100 ms (every 10 ms near the end of the log), off every request's path, until the pool
-/// closes. A page written by many commits in a row is copied once, and the commit that
-/// reaches 10,000 pages finds little left to copy before the log starts over (the log stays under ~40 MB). Checkpointing at the
-/// default 1,000 pages inside the commit that crossed it cost one batch in five a long
-/// stall; at 10,000 inside commits alone, p99 went from 27 to 45 ms. Measured together:
-/// +10% website leads/s over twelve 15 s runs each. PASSIVE never waits for readers or
-/// the writer; a busy answer (another process checkpointing) is simply the next tick's.
+/// closes: commits seldom copy pages themselves, a page many commits rewrite is copied
+/// once, and the log stays under ~40 MB (measured in docs/performance.md). PASSIVE never
+/// waits for readers or the writer; a busy answer (another process checkpointing) is
+/// simply the next tick's.
 async fn checkpoint_in_background(pool: AnyPool) {
     let mut pause = CHECKPOINT_PAUSE;
     while !pool.is_closed() {
@@ -232,10 +230,8 @@ const CHECKPOINT_CHASE: Duration = Duration::from_millis(10);
 const CHASE_FROM: i64 = 5_000;
 
 /// How long the background checkpoint waits after one that left `log` pages in the log.
-/// Near the end of the log it follows the writer closely: the commit that takes the log
-/// past 10,000 pages copies whatever is left before the log starts over, and a 100 ms
-/// gap left up to ~20 ms of copying inside that commit (a stall for every request
-/// waiting on it, three times a second at full load).
+/// Near the end of the log it follows the writer closely, so the commit that takes the
+/// log past 10,000 pages (copying what is left before it starts over) has little to copy.
 fn checkpoint_pause(log: i64) -> Duration {
     if log >= CHASE_FROM {
         CHECKPOINT_CHASE

@@ -27,9 +27,8 @@ impl Trigrams {
     /// is rarer: see `commonness_sql`; a position not given counts 0; the earlier position
     /// on a tie), taking first the ones that do not overlap a rarer pick: overlapping
     /// trigrams mostly come together (`hot` and `ote` of "photem"), so they narrow less.
-    /// Trigrams apart can come together too (`llo` and `ote` of the generator's "lotem"
-    /// syllables: 1,097 leads hold both of those, 61 all three of `llo`, `hot`, `ote`),
-    /// hence three and not two.
+    /// Trigrams apart can come together too, hence three and not two
+    /// (docs/performance.md, "Search").
     pub fn rarest(q: &str, commonness: &[i64]) -> Trigrams {
         let positions = q.chars().count().saturating_sub(2).min(MEASURED_TRIGRAMS);
         let mut order: Vec<usize> = (0..positions).collect();
@@ -71,9 +70,6 @@ pub const COMMONNESS_SAMPLE: i64 = 64;
 /// plus the millisecond of its `COMMONNESS_SAMPLE`-th newest entry, so a trigram whose
 /// newest entries reach further back is rarer. What a search costs is the length of the
 /// lists it reads, across all accounts, and this is a cheap look at their newest end.
-/// (Counting the trigrams in the account's newest leads missed when those differ from
-/// the rest: measured, a run of new leads holding none of q's trigrams made all of them
-/// look equally rare.)
 pub fn commonness_sql(q: &str) -> (String, Vec<Arg>) {
     let mut args = Vec::new();
     let measures: Vec<String> = trigrams(q)

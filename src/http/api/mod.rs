@@ -1,4 +1,4 @@
-//! The JSON API under `/api/v1`, as shared/API.md defines it. Handlers translate between
+//! The JSON API under `/api/v1` (overview in docs/api.md). Handlers translate between
 //! JSON and the use cases in `service`; they hold no rules of their own.
 
 mod accounts;
