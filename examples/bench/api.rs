@@ -1,5 +1,5 @@
 //! The JSON API calls the benchmark needs to set an account up and sign in, as a client
-//! would make them (see shared/API.md).
+//! would make them (see docs/api.md).
 
 use std::time::Duration;
 

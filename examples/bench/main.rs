@@ -1,4 +1,4 @@
-//! The performance benchmark (issue 7). `bench/run` builds the release binaries and runs
+//! The performance benchmark. `bench/run` builds the release binaries and runs
 //! this example, which starts the real server as child processes, loads it with oha, times
 //! the in-process paths, and prints one table; the README's "Performance" section says what
 //! each row measures.

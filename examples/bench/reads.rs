@@ -89,7 +89,7 @@ pub async fn run(config: &Config, report: &mut Report, grown: &Grown) -> Result<
     Ok(())
 }
 
-/// The query shapes of the issue, with a selective search term and a deep cursor taken
+/// The query shapes the targets name, with a selective search term and a deep cursor taken
 /// from the generated data.
 async fn shapes(grown: &Grown) -> Result<Vec<Shape>> {
     let db = Db::connect(&grown.url).await?;

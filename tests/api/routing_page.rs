@@ -72,6 +72,11 @@ async fn a_lone_owner_sees_the_empty_state(app: TestApp) {
     let mut browser = signed_in(&app, "solo@acme.io").await;
     let page = browser.get("/settings/routing").await;
     assert!(page.text.contains("No sales-capable team members yet"));
+    assert!(page.text.contains("No open or routed leads yet"));
+    assert!(
+        !page.text.contains("<svg class=\"chart\""),
+        "no chart of zeros"
+    );
     assert!(
         page.text
             .contains("href=\"/settings/team\">Settings → Team</a>")

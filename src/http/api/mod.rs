@@ -24,7 +24,7 @@ use crate::store::users::User;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Leadroute API", version = "1", description = "Lead assignment and auto-routing. See shared/API.md for the contract."),
+    info(title = "Leadroute API", version = "1", description = "Lead assignment and auto-routing for sales teams: accounts and team, leads, routing, the website form and chat assistant, notifications and the audit log. Errors always have the body {\"error\": {\"code\", \"message\", \"fields\"}}."),
     modifiers(&BearerAuth),
     components(schemas(crate::http::error::ErrorBody))
 )]
