@@ -2,7 +2,10 @@
 //! pure functions, no model, used by the guided assistant and to keep every conversation's
 //! details safe whichever provider answers.
 
+use crate::domain::conversation::Details;
 use crate::domain::validate::EmailAddress;
+
+pub use crate::domain::conversation::{Asked, LINE_BREAKS};
 
 /// What one message says.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -17,13 +20,20 @@ pub struct Facts {
     pub refusal: bool,
 }
 
-/// What the assistant asked last, which tells how to read a bare answer ("Jane").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Asked {
-    Need,
-    Name,
-    Email,
+impl Facts {
+    /// Folds these facts into what is known; a later value corrects an earlier one.
+    pub fn fold_into(&self, details: &mut Details) {
+        for (slot, value) in [
+            (&mut details.name, &self.name),
+            (&mut details.email, &self.email),
+            (&mut details.phone, &self.phone),
+            (&mut details.company, &self.company),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
+    }
 }
 
 const NAME_CUES: &[&str] = &[
@@ -78,9 +88,6 @@ const REFUSALS: &[&str] = &[
     "none of your business",
     "skip",
 ];
-
-/// Breaks a reader may show as a new line (other control characters are refused earlier).
-pub const LINE_BREAKS: &[char] = &['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
 
 /// Labels a visitor may use to pass a line off as someone else's ("Assistant: ...").
 const OTHER_SPEAKERS: &[&str] = &[

@@ -20,7 +20,7 @@ impl Assistant for Guided {
 pub fn respond(ctx: &Context<'_>) -> Reply {
     let mut d = ctx.details.clone();
     let facts = extract::extract(ctx.message, d.asked);
-    d.absorb(&facts);
+    facts.fold_into(&mut d);
     // What they need, in their own words: a line passed off as another speaker's is not theirs.
     let own = extract::own_words(ctx.message);
     let own = own.trim();

@@ -9,67 +9,8 @@ pub mod llm;
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::{Deserialize, Serialize};
-
 pub use crate::domain::Speaker;
-pub use extract::Asked;
-
-/// What the visitor has told us so far. Kept with the conversation in the database, and
-/// updated by the guided extraction on every turn, whichever provider answers.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Details {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    /// What they are looking for, in their words.
-    pub need: Option<String>,
-    /// What the assistant asked last.
-    pub asked: Option<Asked>,
-    /// How often they declined to give an email address.
-    pub email_refusals: u8,
-    /// The conversation has ended without a lead (they would not share an email).
-    pub closed: bool,
-}
-
-impl Details {
-    /// Folds one message's facts in; a later value corrects an earlier one.
-    pub fn absorb(&mut self, facts: &extract::Facts) {
-        for (slot, value) in [
-            (&mut self.name, &facts.name),
-            (&mut self.email, &facts.email),
-            (&mut self.phone, &facts.phone),
-            (&mut self.company, &facts.company),
-        ] {
-            if value.is_some() {
-                slot.clone_from(value);
-            }
-        }
-    }
-
-    pub fn first_name(&self) -> &str {
-        self.name
-            .as_deref()
-            .and_then(|n| n.split_whitespace().next())
-            .unwrap_or("there")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
-    pub from: Speaker,
-    pub text: String,
-}
-
-impl Line {
-    /// The text's lines, split at every break a reader may show (a CRLF is one break).
-    pub fn lines(&self) -> Vec<&str> {
-        self.text
-            .split("\r\n")
-            .flat_map(|part| part.split(extract::LINE_BREAKS))
-            .collect()
-    }
-}
+pub use crate::domain::conversation::{Asked, Details, Line};
 
 /// Everything a provider may look at to answer one message.
 #[derive(Debug, Clone, Copy)]

@@ -1,6 +1,7 @@
 //! The rules, pure: roles, the one permission table, and validated input types.
 //! Nothing here touches SQL, HTTP or the clock.
 
+pub mod conversation;
 pub mod kinds;
 pub mod lead;
 pub mod permissions;

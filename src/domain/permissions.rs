@@ -58,6 +58,16 @@ pub struct MemberChange {
     pub is_self: bool,
 }
 
+/// What someone who may not move a lead should do instead (refusals and page hints).
+macro_rules! ask_to_reassign {
+    () => {
+        "Ask an Owner or Manager to reassign it."
+    };
+}
+
+/// The hint for a lead someone else owns, to a member who may not reassign it.
+pub const ASK_TO_REASSIGN: &str = ask_to_reassign!();
+
 /// May a member with `role` do `action`?
 pub fn check(role: Role, action: Action) -> Result<(), Denied> {
     use Role::{Accounting, Manager, Owner, Sales};
@@ -119,7 +129,10 @@ pub fn check(role: Role, action: Action) -> Result<(), Denied> {
             Owner | Manager => (true, ""),
             Sales => (
                 own,
-                "Sales can only unassign their own leads. Ask an Owner or Manager to reassign it.",
+                concat!(
+                    "Sales can only unassign their own leads. ",
+                    ask_to_reassign!()
+                ),
             ),
             Accounting => (false, "Accounting can read leads but not change them."),
         },

@@ -204,6 +204,16 @@ pub async fn turn(
     })
 }
 
+/// A conversation to show again on the chat page (a reload, or the page without script); an
+/// unknown id or a database that does not answer is a fresh start, never an error page.
+pub async fn conversation(db: &Db, account_id: &str, id: &str) -> Option<Conversation> {
+    let mut conn = db.conn().await.ok()?;
+    conversations::get(&mut conn, account_id, id)
+        .await
+        .ok()
+        .flatten()
+}
+
 /// The turns of the chat that made a lead, as stored (each with its speaker), for anyone who
 /// may read leads; empty when the lead did not come from a chat.
 pub async fn lead_transcript(db: &Db, actor: &Actor, lead_id: &str) -> Result<Vec<Line>> {

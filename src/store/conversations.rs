@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::Conn;
-use crate::assistant::{Details, Line};
+use crate::domain::conversation::{Details, Line};
 
 #[derive(Debug, Clone)]
 pub struct Conversation {

@@ -15,7 +15,6 @@ use crate::error::Error;
 use crate::http::web::error_page;
 use crate::service::chat::{self, Caller};
 use crate::service::website;
-use crate::store::conversations;
 
 pub struct Bubble {
     from_visitor: bool,
@@ -76,13 +75,7 @@ async fn render(
             text: chat::UNAVAILABLE.into(),
         }];
     } else if let Some(id) = conversation_id.filter(|id| !id.is_empty()) {
-        let found = match state.db.conn().await {
-            Ok(mut conn) => conversations::get(&mut conn, &form.account_id, id)
-                .await
-                .ok()
-                .flatten(),
-            Err(_) => None,
-        };
+        let found = chat::conversation(&state.db, &form.account_id, id).await;
         if let Some(c) = found {
             page.conversation_id = c.id;
             page.done = c.lead_id.is_some() || c.details.closed;

@@ -433,12 +433,14 @@ async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPag
     let viewer = &user.actor.user;
     let own = lead.owner_id() == Some(viewer.id.as_str());
     let buttons = buttons(viewer, &lead);
+    // The table's own sentences: why this viewer cannot change the lead, or whom to ask.
     let hint = match (&lead.owner, own) {
-        (_, _) if !viewer.role.is_sales_capable() => {
-            Some("Accounting can read leads but not change them.".to_owned())
+        _ if let Err(denied) = permissions::check(viewer.role, Action::EditLead { own: true }) => {
+            Some(denied.0.to_owned())
         }
         (Some((_, name)), false) if !buttons.assign => Some(format!(
-            "{name} owns this lead. Ask an Owner or Manager to reassign it."
+            "{name} owns this lead. {}",
+            permissions::ASK_TO_REASSIGN
         )),
         _ => None,
     };

@@ -76,6 +76,12 @@ pub struct TeamPage {
     page_error: Option<String>,
 }
 
+impl MemberRow {
+    fn has_actions(&self) -> bool {
+        self.can_toggle || self.can_reset || self.can_revoke_resets
+    }
+}
+
 fn member_row(viewer: &User, member: User, pending_resets: &[String]) -> MemberRow {
     let is_self = viewer.id == member.id;
     let change = |new_role| MemberChange {
@@ -127,14 +133,16 @@ async fn page(state: &AppState, user: &WebUser) -> Result<TeamPage> {
             links::members_with_pending_resets(&state.db, &user.actor).await?,
         )
     };
+    let members: Vec<MemberRow> = members
+        .into_iter()
+        .map(|m| member_row(viewer, m, &pending_resets))
+        .collect();
     Ok(TeamPage {
         nav: Some(Nav::new(user, "team")),
         csrf_token: user.csrf_token().to_owned(),
-        members: members
-            .into_iter()
-            .map(|m| member_row(viewer, m, &pending_resets))
-            .collect(),
-        can_manage: viewer.role.is_admin(),
+        // The actions column is there when the table allows the viewer something in it.
+        can_manage: members.iter().any(|m| m.has_actions()),
+        members,
         can_invite: !invite_roles.is_empty(),
         invite_roles,
         pending: pending
