@@ -85,7 +85,8 @@ pub struct Config {
     )]
     pub assistant_api_key: Option<String>,
 
-    /// Sign-in attempts per minute per client address and per email; 0 turns the limit off.
+    /// Failed sign-in attempts per minute per client address and per email from one
+    /// address (successes do not count); 0 turns the limit off.
     #[arg(
         long,
         env = "LEADROUTE_LOGIN_RATE_LIMIT",
@@ -93,6 +94,16 @@ pub struct Config {
         global = true
     )]
     pub login_rate_limit: u32,
+
+    /// Sign-ups and invitations per minute per client address (together); 0 turns the
+    /// limit off.
+    #[arg(
+        long,
+        env = "LEADROUTE_SIGNUP_RATE_LIMIT",
+        default_value_t = 60,
+        global = true
+    )]
+    pub signup_rate_limit: u32,
 }
 
 impl Config {
@@ -104,6 +115,7 @@ impl Config {
             public_url: None,
             public_rate_limit: 120,
             login_rate_limit: 10,
+            signup_rate_limit: 60,
             assistant_url: None,
             assistant_model: None,
             assistant_api_key: None,
@@ -157,5 +169,14 @@ mod tests {
         let cli = Cli::try_parse_from(["leadroute", "--database-url", "sqlite://x.db", "migrate"])
             .unwrap();
         assert_eq!(cli.config.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn the_signup_limit_defaults_to_60_and_can_be_turned_off() {
+        let cli = Cli::try_parse_from(["leadroute"]).unwrap();
+        assert_eq!(cli.config.signup_rate_limit, 60);
+        assert_eq!(Config::for_database("sqlite://x.db").signup_rate_limit, 60);
+        let cli = Cli::try_parse_from(["leadroute", "--signup-rate-limit", "0"]).unwrap();
+        assert_eq!(cli.config.signup_rate_limit, 0);
     }
 }

@@ -124,6 +124,7 @@ impl TestApp {
         // Tests send many requests from one address; the rate-limit tests turn it back on.
         config.public_rate_limit = 0;
         config.login_rate_limit = 0;
+        config.signup_rate_limit = 0;
         tweak(&mut config);
         let router = leadroute::app::router(db.clone(), config);
         Some(Self {

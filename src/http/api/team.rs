@@ -83,10 +83,12 @@ pub struct InviteResponse {
     responses((status = 201, body = InviteResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, description = "Email already has an account", body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "Too many sign-ups and invitations from this address", body = ErrorBody)))]
 async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     caller: ApiUser,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>)> {
@@ -95,6 +97,12 @@ async fn invite(
         name: body.name,
         role: body.role,
     };
+    let address = crate::http::client_address(&extensions);
+    let throttle = crate::service::accounts::Throttle {
+        address: &address,
+        per_minute: state.config.signup_rate_limit,
+    };
+    crate::service::accounts::throttle_new_accounts(&state.db, &throttle).await?;
     let invited = team::invite(&state.db, &caller.actor, input).await?;
     let inv = invited.invitation;
     let accept_url = format!(
