@@ -298,3 +298,36 @@ pub(crate) fn unique_email(err: sqlx::Error) -> Error {
         err.into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::temp_sqlite;
+
+    fn input(email: &str) -> SignupInput {
+        SignupInput {
+            account_name: Some("Acme".into()),
+            name: Some("Olivia".into()),
+            email: Some(email.into()),
+            password: Some("correct horse battery".into()),
+        }
+    }
+
+    /// A taken email is not answered before a password hash (which would make it faster
+    /// than a fresh one): with the new-password lane full it waits its turn like any other.
+    #[tokio::test]
+    async fn a_taken_email_still_goes_through_the_hashing_lane() {
+        let (_dir, db) = temp_sqlite().await;
+        db.migrate().await.unwrap();
+        signup(&db, input("jo@acme.io"), Kind::Api).await.unwrap();
+        let lanes = Arc::new(secrets::Lanes::new());
+        let full = lanes.fill_new_password_queue();
+        let taken = secrets::with_lanes(lanes.clone(), signup(&db, input("JO@acme.io"), Kind::Api));
+        assert!(matches!(taken.await, Err(Error::Busy { .. })));
+        drop(full);
+        let taken = secrets::with_lanes(lanes.clone(), signup(&db, input("JO@acme.io"), Kind::Api));
+        assert!(matches!(taken.await, Err(Error::Conflict(_))));
+    }
+}

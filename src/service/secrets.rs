@@ -84,6 +84,23 @@ impl Lanes {
     }
 }
 
+#[cfg(test)]
+impl Lanes {
+    /// Takes the new-password lane and every place in its queue, as a flood would.
+    pub(crate) fn fill_new_password_queue(
+        &self,
+    ) -> (
+        tokio::sync::SemaphorePermit<'_>,
+        tokio::sync::SemaphorePermit<'_>,
+    ) {
+        let queue = u32::try_from(1 + NEW_PASSWORD_QUEUE).unwrap();
+        (
+            self.new_password.try_acquire().unwrap(),
+            self.new_password_admitted.try_acquire_many(queue).unwrap(),
+        )
+    }
+}
+
 impl Default for Lanes {
     fn default() -> Self {
         Self::new()
@@ -255,6 +272,37 @@ mod tests {
                 .unwrap()
         );
         assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_new_password_queue_refuses_at_once_and_sign_in_goes_on() {
+        let lanes = Arc::new(Lanes::new());
+        let stored = hash_password("correct horse".into()).await.unwrap();
+        with_lanes(Arc::clone(&lanes), async {
+            let (lane, queue) = lanes.fill_new_password_queue();
+            // Refused without waiting (the lane is held: waiting would never end).
+            assert!(matches!(
+                hash_password("another one".into()).await,
+                Err(Error::Busy { .. })
+            ));
+            // Sign-in needs no place in that lane.
+            assert!(
+                verify_password("correct horse".into(), Some(stored.clone()))
+                    .await
+                    .unwrap()
+            );
+            drop(queue);
+            // One place frees: a new password waits for the lane instead of being refused.
+            let waiting = tokio::spawn(with_lanes(
+                Arc::clone(&lanes),
+                hash_password("third".into()),
+            ));
+            tokio::task::yield_now().await;
+            assert!(!waiting.is_finished());
+            drop(lane);
+            assert!(waiting.await.unwrap().unwrap().starts_with("$argon2id$"));
+        })
+        .await;
     }
 
     #[test]
