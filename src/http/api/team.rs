@@ -145,7 +145,8 @@ pub struct AcceptResponse {
     request_body = AcceptRequest,
     responses((status = 201, body = AcceptResponse), (status = 400, body = ErrorBody),
         (status = 404, description = "Unknown, used or expired invitation", body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "The server is busy setting passwords", body = ErrorBody)))]
 async fn accept_invitation(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -242,7 +243,8 @@ pub struct ResetRequest {
 #[utoipa::path(post, path = "/api/v1/password-resets/{token}", tag = "team",
     params(("token" = String, Path)), request_body = ResetRequest,
     responses((status = 200, body = AcceptResponse), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "The server is busy setting passwords", body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     Path(token): Path<String>,
