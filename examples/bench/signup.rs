@@ -61,7 +61,14 @@ pub async fn run(config: &Config, report: &mut Report) -> Result<()> {
         let answers = Arc::new(Answers::default());
         let started = Instant::now();
         let flood: Vec<_> = (0..FLOOD_CLIENTS)
-            .map(|client| tokio::spawn(sign_up_until(api.clone(), client, stop.clone(), answers.clone())))
+            .map(|client| {
+                tokio::spawn(sign_up_until(
+                    api.clone(),
+                    client,
+                    stop.clone(),
+                    answers.clone(),
+                ))
+            })
             .collect();
         // Let the flood fill the lane before measuring.
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -137,11 +137,12 @@ async fn argon2id(
     let (_admitted, _lane) = match lane {
         Lane::SignIn => (None, None),
         Lane::NewPassword => {
-            let admitted = lanes.new_password_admitted.try_acquire().map_err(|_| {
-                Error::Busy {
+            let admitted = lanes
+                .new_password_admitted
+                .try_acquire()
+                .map_err(|_| Error::Busy {
                     retry_after_secs: BUSY_RETRY_SECS,
-                }
-            })?;
+                })?;
             let permit = lanes.new_password.acquire().await.map_err(internal)?;
             (Some(admitted), Some(permit))
         }

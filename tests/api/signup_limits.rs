@@ -44,7 +44,12 @@ async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -
 
 async fn invite_from(app: &TestApp, address: &str, inviter: &Member, email: &str) -> Resp {
     let body = json!({"email": email, "name": "Sam", "role": "sales"});
-    let request = from(address, "/api/v1/team/invitations", Some(&inviter.token), &body);
+    let request = from(
+        address,
+        "/api/v1/team/invitations",
+        Some(&inviter.token),
+        &body,
+    );
     app.send(request).await
 }
 
@@ -123,7 +128,11 @@ async fn signups_and_invitations_share_a_limit_per_address(backend: &'static str
         .headers_mut()
         .insert("x-forwarded-for", "10.9.9.9".parse().unwrap());
     app.send(forwarded).await.expect(429);
-    assert_eq!(app.snapshot().await, before, "refused sign-ups change nothing");
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "refused sign-ups change nothing"
+    );
 
     // Another address has its own budget, shared by sign-ups and invitations.
     let b = "10.0.0.2";
@@ -140,7 +149,11 @@ async fn signups_and_invitations_share_a_limit_per_address(backend: &'static str
     let r = invite_from(&app, b, &owner, "s3@acme.io").await;
     r.expect(429);
     r.retry_after_secs();
-    assert_eq!(app.snapshot().await, before, "a refused invitation changes nothing");
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused invitation changes nothing"
+    );
     // The owner may still invite from another address.
     invite_from(&app, "10.0.0.3", &owner, "s3@acme.io")
         .await
@@ -159,23 +172,46 @@ async fn the_pages_are_limited_too(backend: &'static str) {
     assert_eq!(browser.sign_up("o@acme.io").await.status, 303);
     let invite = |email: &'static str| [("email", email), ("name", "Sam"), ("role", "sales")];
     let r = browser
-        .submit("/settings/team", "/settings/team/invitations", &invite("s1@acme.io"))
+        .submit(
+            "/settings/team",
+            "/settings/team/invitations",
+            &invite("s1@acme.io"),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let r = browser
-        .submit("/settings/team", "/settings/team/invitations", &invite("s2@acme.io"))
+        .submit(
+            "/settings/team",
+            "/settings/team/invitations",
+            &invite("s2@acme.io"),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let before = app.snapshot().await;
     let r = browser
-        .submit("/settings/team", "/settings/team/invitations", &invite("s3@acme.io"))
+        .submit(
+            "/settings/team",
+            "/settings/team/invitations",
+            &invite("s3@acme.io"),
+        )
         .await;
     assert_eq!(r.status, 429, "{}", r.text);
-    assert!(r.text.contains("Too many requests; try again in"), "{}", r.text);
+    assert!(
+        r.text.contains("Too many requests; try again in"),
+        "{}",
+        r.text
+    );
     let r = Browser::new(&app).sign_up("p@acme.io").await;
     assert_eq!(r.status, 429, "{}", r.text);
-    assert!(r.text.contains("Too many requests; try again in"), "{}", r.text);
-    assert!(r.text.contains("p@acme.io"), "the form keeps what was typed");
+    assert!(
+        r.text.contains("Too many requests; try again in"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("p@acme.io"),
+        "the form keeps what was typed"
+    );
     assert_eq!(app.snapshot().await, before);
 }
 
