@@ -186,8 +186,8 @@ pub async fn invite(
         address: &address,
         per_minute: state.config.signup_rate_limit,
     };
-    let outcome = match crate::service::accounts::throttle_new_accounts(&state.db, &throttle).await
-    {
+    let limited = crate::service::accounts::throttle_new_accounts(&state.db, &throttle).await;
+    let outcome = match limited {
         Ok(()) => team::invite(&state.db, &user.actor, input).await,
         Err(err) => Err(err),
     };
