@@ -60,7 +60,7 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         users::email_taken(&mut conn, email.as_str()).await?
     };
     // A taken email still pays for one hash in the same lane, so its 409 is no faster
-    // than a fresh email's sign-up (the limit above bounds how often anyone may ask).
+    // than a fresh email's sign-up (the sign-up limit bounds how often anyone may ask).
     let password_hash = secrets::hash_password(password).await?;
     if taken {
         return Err(email_taken());
