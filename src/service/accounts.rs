@@ -228,20 +228,34 @@ pub async fn throttle_new_accounts(db: &Db, throttle: &Throttle<'_>) -> Result<(
 }
 
 /// Counts one hit in each bucket's current fixed window and refuses it (429) when any
-/// bucket is over `per_minute`; returns the window's start.
+/// bucket is over `per_minute`; returns the window's start. A window already full is
+/// seen by a read and refuses without writing: a flood's overflow costs no write
+/// transaction (and counts nowhere, as the window stays full until it ends).
 async fn count_in_window(db: &Db, buckets: &[String], per_minute: u32) -> Result<i64> {
     let now = now_ms();
     let window = now - now.rem_euclid(LOGIN_WINDOW_MS);
+    let limit = i64::from(per_minute);
+    let refuse = || {
+        let retry_after_secs =
+            u64::try_from((window + LOGIN_WINDOW_MS - now + 999) / 1000).unwrap_or(60);
+        Error::RateLimited { retry_after_secs }
+    };
+    {
+        let mut conn = db.conn().await?;
+        for bucket in buckets {
+            if sessions::login_attempt_hits(&mut conn, bucket, window).await? >= limit {
+                return Err(refuse());
+            }
+        }
+    }
     let mut tx = db.begin_write().await?;
     let mut most = 0;
     for bucket in buckets {
         most = most.max(sessions::count_login_attempt(&mut tx, bucket, window).await?);
     }
     tx.commit().await?;
-    if most > i64::from(per_minute) {
-        let retry_after_secs =
-            u64::try_from((window + LOGIN_WINDOW_MS - now + 999) / 1000).unwrap_or(60);
-        return Err(Error::RateLimited { retry_after_secs });
+    if most > limit {
+        return Err(refuse());
     }
     Ok(window)
 }

@@ -144,3 +144,19 @@ pub async fn uncount_login_attempt(
     .await?;
     Ok(())
 }
+
+/// The hits a bucket's window holds so far (0 when it has none), without counting one.
+pub async fn login_attempt_hits(
+    conn: &mut Conn,
+    bucket: &str,
+    window_start: i64,
+) -> sqlx::Result<i64> {
+    let hits: Option<i64> = sqlx::query_scalar(
+        "SELECT hits FROM login_attempts WHERE bucket = $1 AND window_start = $2",
+    )
+    .bind(bucket)
+    .bind(window_start)
+    .fetch_optional(conn)
+    .await?;
+    Ok(hits.unwrap_or(0))
+}
