@@ -133,6 +133,16 @@ async fn signups_and_invitations_share_a_limit_per_address(backend: &'static str
         before,
         "refused sign-ups change nothing"
     );
+    let counted: Vec<i64> = sqlx::query_scalar("SELECT hits FROM login_attempts WHERE bucket = $1")
+        .bind(format!("signup-addr:{a}"))
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        counted,
+        [3],
+        "a refused request writes nothing, not even its hit"
+    );
 
     // Another address has its own budget, shared by sign-ups and invitations.
     let b = "10.0.0.2";
