@@ -95,7 +95,8 @@ pub struct Config {
     )]
     pub assistant_api_key: Option<String>,
 
-    /// Sign-in attempts per minute per client address and per email; 0 turns the limit off.
+    /// Failed sign-in attempts per minute per client address and per email from one
+    /// address (successes do not count); 0 turns the limit off.
     #[arg(
         long,
         env = "LEADROUTE_LOGIN_RATE_LIMIT",
@@ -103,6 +104,16 @@ pub struct Config {
         global = true
     )]
     pub login_rate_limit: u32,
+
+    /// Sign-ups and invitations per minute per client address (together); 0 turns the
+    /// limit off.
+    #[arg(
+        long,
+        env = "LEADROUTE_SIGNUP_RATE_LIMIT",
+        default_value_t = 60,
+        global = true
+    )]
+    pub signup_rate_limit: u32,
 }
 
 impl Config {
@@ -115,6 +126,7 @@ impl Config {
             allowed_hosts: Vec::new(),
             public_rate_limit: 120,
             login_rate_limit: 10,
+            signup_rate_limit: 60,
             assistant_url: None,
             assistant_model: None,
             assistant_api_key: None,
@@ -176,5 +188,14 @@ mod tests {
         assert_eq!(cli.config.allowed_hosts, ["a.io", "b.io:8443"]);
         let cli = Cli::try_parse_from(["leadroute"]).unwrap();
         assert!(cli.config.allowed_hosts.is_empty());
+    }
+
+    #[test]
+    fn the_signup_limit_defaults_to_60_and_can_be_turned_off() {
+        let cli = Cli::try_parse_from(["leadroute"]).unwrap();
+        assert_eq!(cli.config.signup_rate_limit, 60);
+        assert_eq!(Config::for_database("sqlite://x.db").signup_rate_limit, 60);
+        let cli = Cli::try_parse_from(["leadroute", "--signup-rate-limit", "0"]).unwrap();
+        assert_eq!(cli.config.signup_rate_limit, 0);
     }
 }

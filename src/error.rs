@@ -21,6 +21,9 @@ pub enum Error {
     Validation(FieldErrors),
     #[error("Too many requests; try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
+    /// Too much work queued (new-password hashing): a 429 like `RateLimited`.
+    #[error("The server is busy; try again in a few seconds.")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }

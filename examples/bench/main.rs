@@ -5,7 +5,8 @@
 //!
 //! Phases, in order: intake on SQLite (1) with its memory (6), and again with the rate
 //! limit on; the SQLite ceiling (2), routing cost as the account grows (3) with the data
-//! generator, reads on the generated account (4), PostgreSQL (5). A phase that fails is a FAILED row; the others still run.
+//! generator, reads on the generated account (4), PostgreSQL (5), sign-in under a sign-up
+//! flood. A phase that fails is a FAILED row; the others still run.
 
 mod api;
 mod ceiling;
@@ -17,6 +18,7 @@ mod postgres;
 mod reads;
 mod report;
 mod server;
+mod signup;
 mod verify;
 
 use std::future::Future;
@@ -59,7 +61,7 @@ pub struct Config {
     #[arg(long, env = "BENCH_CONNS", default_value_t = 64)]
     conns: usize,
     /// Which phases to run, comma-separated: intake, ceiling, growth, reads (needs growth),
-    /// postgres; `all` runs every one. For working on one measurement, not for the table.
+    /// postgres, signup; `all` runs every one. For working on one measurement, not for the table.
     #[arg(long, env = "BENCH_PHASES", default_value = "all")]
     phases: String,
 }
@@ -154,6 +156,11 @@ async fn run(config: &Config, report: &mut Report) {
     if config.runs("postgres") {
         let name = "PostgreSQL";
         let result = timed(&mut secs, name, postgres::run(config, report)).await;
+        settle(report, name, result);
+    }
+    if config.runs("signup") {
+        let name = "Sign-up flood";
+        let result = timed(&mut secs, name, signup::run(config, report)).await;
         settle(report, name, result);
     }
     report.record("phase_secs", serde_json::Value::Object(secs));

@@ -149,17 +149,11 @@ pub fn required_text(raw: Option<&str>, max: usize) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// A password: at least 8 characters, bounded so hashing stays cheap, and not easy to
-/// guess. Where the member's email and name are known, prefer [`new_password`].
-pub fn password(raw: Option<&str>) -> Result<String, String> {
-    new_password(raw, &[])
-}
-
 /// The least zxcvbn score a new password needs: about a million guesses or more.
 const MIN_PASSWORD_SCORE: u8 = 2;
 
-/// As [`password`], also refusing passwords built from `user_inputs` (the member's email,
-/// name, account name).
+/// A new password: at least 8 characters, bounded so hashing stays cheap, and not easy to
+/// guess, also from `user_inputs` (the member's email, name, account name).
 pub fn new_password(raw: Option<&str>, user_inputs: &[&str]) -> Result<String, String> {
     let pw = raw.unwrap_or_default();
     let len = pw.chars().count();
@@ -303,11 +297,11 @@ mod tests {
         assert!(required_text(Some(&"é".repeat(11)), 10).is_err());
         assert!(required_text(Some(&"é".repeat(10)), 10).is_ok());
         assert_eq!(
-            password(Some("1234567")).unwrap_err(),
+            new_password(Some("1234567"), &[]).unwrap_err(),
             "must be at least 8 characters"
         );
-        assert!(password(Some("correct-horse-battery-42")).is_ok());
-        assert!(password(Some(&"x".repeat(257))).is_err());
+        assert!(new_password(Some("correct-horse-battery-42"), &[]).is_ok());
+        assert!(new_password(Some(&"x".repeat(257)), &[]).is_err());
     }
 
     #[test]
@@ -322,7 +316,7 @@ mod tests {
             "################",
             "abcdefgh",
         ] {
-            let why = password(Some(weak)).unwrap_err();
+            let why = new_password(Some(weak), &[]).unwrap_err();
             assert!(why.starts_with("is too easy to guess"), "{weak}: {why}");
             assert!(
                 why.contains("add a few more words or characters"),
@@ -330,14 +324,14 @@ mod tests {
             );
             assert!(!why.ends_with('.'), "{why}");
         }
-        let why = password(Some("password123")).unwrap_err();
+        let why = new_password(Some("password123"), &[]).unwrap_err();
         assert!(
             why.contains("common password"),
             "zxcvbn's warning is shown: {why}"
         );
         // Strong on its own, weak for the member it belongs to.
         let own = "bramvandermeer";
-        assert!(password(Some(own)).is_ok());
+        assert!(new_password(Some(own), &[]).is_ok());
         let inputs = ["bram@vandermeer.fintech", "Bram van der Meer"];
         assert!(new_password(Some(own), &inputs).is_err());
         for strong in [
@@ -382,7 +376,7 @@ mod hostile {
                 prop_assert!(!text.chars().any(char::is_control));
                 prop_assert!(!text.chars().any(is_disguising));
             }
-            let _ = password(Some(&raw));
+            let _ = new_password(Some(&raw), &[]);
             let input = LeadInput {
                 name: Some(raw.clone()),
                 email: Some(raw.clone()),

@@ -62,7 +62,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,7 +76,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::PayloadTooLarge => "payload_too_large",
             Error::Validation(_) => "validation",
-            Error::RateLimited { .. } => "rate_limited",
+            Error::RateLimited { .. } | Error::Busy { .. } => "rate_limited",
             Error::Internal(_) => "internal",
         }
     }
@@ -109,7 +109,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let Error::RateLimited { retry_after_secs } = self {
+        if let Error::RateLimited { retry_after_secs } | Error::Busy { retry_after_secs } = self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs.max(1)),
@@ -154,6 +154,12 @@ mod tests {
             (Error::Validation(Default::default()), ErrorCode::Validation),
             (
                 Error::RateLimited {
+                    retry_after_secs: 1,
+                },
+                ErrorCode::RateLimited,
+            ),
+            (
+                Error::Busy {
                     retry_after_secs: 1,
                 },
                 ErrorCode::RateLimited,

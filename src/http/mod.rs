@@ -22,6 +22,8 @@ use crate::app::AppState;
 const API_BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    // This app's password-hashing lanes, for every request it serves.
+    let lanes = std::sync::Arc::new(crate::service::secrets::Lanes::new());
     let (api, _) = api::router().split_for_parts();
     let api = api
         .route(
@@ -40,6 +42,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::middleware,
         ))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            crate::service::secrets::with_lanes(lanes.clone(), next.run(request))
+        }))
         .layer(middleware::from_fn(reject_nul))
         .layer(middleware::from_fn(deny_framing))
         .layer(security_headers())

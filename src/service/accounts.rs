@@ -33,6 +33,8 @@ pub struct SignedIn {
     pub csrf_token: Option<String>,
 }
 
+/// Creates an account and its Owner. The handlers count the request against the sign-up
+/// limit first ([`throttle_new_accounts`]).
 #[tracing::instrument(skip_all)]
 pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn> {
     let mut errors = FieldErrors::default();
@@ -48,13 +50,28 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
         "email",
         EmailAddress::parse(input.email.as_deref().unwrap_or_default()),
     );
-    let password = errors.check("password", validate::password(input.password.as_deref()));
+    // The member's own words make weak passwords: their email, name and account name.
+    let user_inputs = [&input.email, &input.name, &input.account_name].map(|v| v.as_deref());
+    let user_inputs: Vec<&str> = user_inputs.into_iter().flatten().collect();
+    let password = errors.check(
+        "password",
+        validate::new_password(input.password.as_deref(), &user_inputs),
+    );
     let (Some(account_name), Some(name), Some(email), Some(password)) =
         (account_name, name, email, password)
     else {
         return Err(Error::Validation(errors));
     };
+    let taken = {
+        let mut conn = db.conn().await?;
+        users::email_taken(&mut conn, email.as_str()).await?
+    };
+    // A taken email still pays for one hash in the same lane, so its 409 is no faster
+    // than a fresh email's sign-up (the sign-up limit bounds how often anyone may ask).
     let password_hash = secrets::hash_password(password).await?;
+    if taken {
+        return Err(email_taken());
+    }
 
     let account_id = secrets::new_id();
     let user_id = secrets::new_id();
@@ -115,7 +132,7 @@ pub async fn signup(db: &Db, input: SignupInput, kind: Kind) -> Result<SignedIn>
 }
 
 /// Signs in with email and password. Unknown email, wrong password and an inactive member
-/// all give the same answer.
+/// all give the same answer, after the same work.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     db: &Db,
@@ -125,8 +142,11 @@ pub async fn login(
     throttle: Throttle<'_>,
 ) -> Result<SignedIn> {
     let bad = || Error::Unauthorized("Email or password is incorrect.".into());
-    let email = email.trim().to_lowercase();
-    throttle_login(db, &email, &throttle).await?;
+    // The one normal form of an address; anything that is not one still gets the
+    // equal-time "incorrect" answer below.
+    let email = EmailAddress::parse(email)
+        .map_or_else(|_| email.trim().to_lowercase(), EmailAddress::into_string);
+    let reserved = reserve_login_attempt(db, &email, &throttle).await?;
     let found = {
         let mut conn = db.conn().await?;
         users::find_for_login(&mut conn, &email).await?
@@ -140,6 +160,9 @@ pub async fn login(
     };
     let now = now_ms();
     let mut tx = db.begin_write().await?;
+    if let Some(reserved) = &reserved {
+        reserved.give_back(&mut tx).await?;
+    }
     let account = accounts::get(&mut tx, &user.account_id)
         .await?
         .ok_or_else(bad)?;
@@ -153,36 +176,98 @@ pub async fn login(
     })
 }
 
-/// Who is trying to sign in, for the attempt limit.
+/// Who is asking, for a per-address limit.
 pub struct Throttle<'a> {
+    /// The client's address: the socket peer, never a forwarded-for header.
     pub address: &'a str,
-    /// Attempts per minute per address and per email; 0 turns the limit off.
+    /// The limit per minute (see `Config`); 0 turns it off.
     pub per_minute: u32,
 }
 
 pub const LOGIN_WINDOW_MS: i64 = 60_000;
 
-/// Counts the attempt (before the password is checked, so guessing is slowed too) and
-/// refuses it once the address or the email has used up this minute's attempts.
-async fn throttle_login(db: &Db, email: &str, throttle: &Throttle<'_>) -> Result<()> {
+/// A sign-in attempt counted against its buckets until it proves to be a success.
+struct ReservedAttempt {
+    buckets: [String; 2],
+    window: i64,
+}
+
+impl ReservedAttempt {
+    /// A success is not a failure: it gives back what it counted.
+    async fn give_back(&self, tx: &mut crate::store::Conn) -> Result<()> {
+        for bucket in &self.buckets {
+            sessions::uncount_login_attempt(tx, bucket, self.window).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The sign-in limit counts failures by (address, email) and by address, never by email
+/// alone: anyone may fail against anyone's email, so a per-email count would let them lock
+/// its owner out. Guessing is still slowed: one address gets `per_minute` failures a
+/// minute whatever emails it tries. Each attempt is counted before the password is
+/// checked (so parallel guesses cannot overshoot the limit) and given back when it
+/// succeeds; it is refused once either bucket is full.
+async fn reserve_login_attempt(
+    db: &Db,
+    email: &str,
+    throttle: &Throttle<'_>,
+) -> Result<Option<ReservedAttempt>> {
+    if throttle.per_minute == 0 {
+        return Ok(None);
+    }
+    let address = throttle.address;
+    let buckets = [
+        format!("login-addr:{address}"),
+        format!("login-pair:{address}|{email}"),
+    ];
+    let window = count_in_window(db, &buckets, throttle.per_minute).await?;
+    Ok(Some(ReservedAttempt { buckets, window }))
+}
+
+/// The sign-up limit: sign-ups and invitations, together, per client address (every
+/// request counts, valid or not). Both answer whether an email has an account, and
+/// sign-ups hash a password.
+pub async fn throttle_new_accounts(db: &Db, throttle: &Throttle<'_>) -> Result<()> {
     if throttle.per_minute == 0 {
         return Ok(());
     }
+    let bucket = format!("signup-addr:{}", throttle.address);
+    count_in_window(db, &[bucket], throttle.per_minute).await?;
+    Ok(())
+}
+
+/// Counts one hit in each bucket's current fixed window and refuses it (429) when any
+/// bucket is over `per_minute`; returns the window's start. A window already full is
+/// seen by a read and refuses without writing: a flood's overflow costs no write
+/// transaction (and counts nowhere, as the window stays full until it ends).
+async fn count_in_window(db: &Db, buckets: &[String], per_minute: u32) -> Result<i64> {
     let now = now_ms();
     let window = now - now.rem_euclid(LOGIN_WINDOW_MS);
-    let mut tx = db.begin_write().await?;
-    let by_address =
-        sessions::count_login_attempt(&mut tx, &format!("addr:{}", throttle.address), window)
-            .await?;
-    let by_email =
-        sessions::count_login_attempt(&mut tx, &format!("email:{email}"), window).await?;
-    tx.commit().await?;
-    if by_address.max(by_email) > i64::from(throttle.per_minute) {
+    let limit = i64::from(per_minute);
+    let refuse = || {
         let retry_after_secs =
             u64::try_from((window + LOGIN_WINDOW_MS - now + 999) / 1000).unwrap_or(60);
-        return Err(Error::RateLimited { retry_after_secs });
+        Error::RateLimited { retry_after_secs }
+    };
+    {
+        let mut conn = db.conn().await?;
+        for bucket in buckets {
+            if sessions::login_attempt_hits(&mut conn, bucket, window).await? >= limit {
+                return Err(refuse());
+            }
+        }
     }
-    Ok(())
+    let mut tx = db.begin_write().await?;
+    let mut most = 0;
+    for bucket in buckets {
+        most = most.max(sessions::count_login_attempt(&mut tx, bucket, window).await?);
+    }
+    tx.commit().await?;
+    if most > limit {
+        return Err(refuse());
+    }
+    Ok(window)
 }
 
 /// Ends one session: its token stops working at once.
@@ -235,5 +320,38 @@ pub(crate) fn unique_email(err: sqlx::Error) -> Error {
         email_taken()
     } else {
         err.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::temp_sqlite;
+
+    fn input(email: &str) -> SignupInput {
+        SignupInput {
+            account_name: Some("Acme".into()),
+            name: Some("Olivia".into()),
+            email: Some(email.into()),
+            password: Some("correct horse battery".into()),
+        }
+    }
+
+    /// A taken email is not answered before a password hash (which would make it faster
+    /// than a fresh one): with the new-password lane full it waits its turn like any other.
+    #[tokio::test]
+    async fn a_taken_email_still_goes_through_the_hashing_lane() {
+        let (_dir, db) = temp_sqlite().await;
+        db.migrate().await.unwrap();
+        signup(&db, input("jo@acme.io"), Kind::Api).await.unwrap();
+        let lanes = Arc::new(secrets::Lanes::new());
+        let full = lanes.fill_new_password_queue();
+        let taken = secrets::with_lanes(lanes.clone(), signup(&db, input("JO@acme.io"), Kind::Api));
+        assert!(matches!(taken.await, Err(Error::Busy { .. })));
+        drop(full);
+        let taken = secrets::with_lanes(lanes.clone(), signup(&db, input("JO@acme.io"), Kind::Api));
+        assert!(matches!(taken.await, Err(Error::Conflict(_))));
     }
 }

@@ -1,11 +1,14 @@
 //! Ids, tokens and password hashes.
 
-use std::sync::{Mutex, OnceLock};
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
+
+use crate::error::{Error, Result};
 
 /// A new opaque id: time-ordered, so fresh rows land at the end of their indexes.
 pub fn new_id() -> String {
@@ -38,23 +41,114 @@ fn hex(bytes: &[u8]) -> String {
 /// one per core at a time, each borrowing a buffer from a small pool: memory stays flat
 /// however many people sign in at once (a fresh 19 MiB per hash is never given back to
 /// the system by the allocator, and grows the process without bound).
-static HASHING: OnceLock<Semaphore> = OnceLock::new();
 static BUFFERS: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
 
-fn hashing() -> &'static Semaphore {
-    HASHING
-        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+/// New-password hashes that may wait for the new-password lane; more are refused at once.
+pub const NEW_PASSWORD_QUEUE: usize = 32;
+/// What a refused new-password hash tells the client to wait.
+const BUSY_RETRY_SECS: u64 = 2;
+
+/// Which work a hash is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Checking a password at sign-in.
+    SignIn,
+    /// Hashing a password being set: sign-up, accepting an invitation, a reset.
+    NewPassword,
 }
 
-/// Runs one Argon2id computation with a pooled buffer, off the async threads.
+/// The hashing lanes. Every hash holds one of `cores` permits (one per core: more would
+/// only share the cores, at 19 MiB each). A new password must also hold the new-password
+/// lane's single permit, so those hashes use at most one core at a time, however many
+/// arrive; sign-in takes a core permit and nothing else, so it may use every core. On 2
+/// cores a flood of sign-ups keeps one core busy and sign-in always has the other (and
+/// the core permits are handed out in arrival order, so sign-in waits for at most the one
+/// new-password hash already running); on 1 core sign-in waits for at most one hash.
+/// The new-password lane admits its permit holder and [`NEW_PASSWORD_QUEUE`] waiters;
+/// beyond that a request is refused at once instead of queueing without bound.
+#[derive(Debug)]
+pub struct Lanes {
+    cores: Semaphore,
+    new_password: Semaphore,
+    new_password_admitted: Semaphore,
+}
+
+impl Lanes {
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            cores: Semaphore::new(cores),
+            new_password: Semaphore::new(1),
+            new_password_admitted: Semaphore::new(1 + NEW_PASSWORD_QUEUE),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Lanes {
+    /// Takes the new-password lane and every place in its queue, as a flood would.
+    pub(crate) fn fill_new_password_queue(
+        &self,
+    ) -> (
+        tokio::sync::SemaphorePermit<'_>,
+        tokio::sync::SemaphorePermit<'_>,
+    ) {
+        let queue = u32::try_from(1 + NEW_PASSWORD_QUEUE).unwrap();
+        (
+            self.new_password.try_acquire().unwrap(),
+            self.new_password_admitted.try_acquire_many(queue).unwrap(),
+        )
+    }
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+tokio::task_local! {
+    static LANES: Arc<Lanes>;
+}
+
+/// Runs `work` (one request) with its own hashing lanes: each app has its lanes, so
+/// apps in one process (the test suite) cannot fill each other's queue.
+pub async fn with_lanes<F: Future>(lanes: Arc<Lanes>, work: F) -> F::Output {
+    LANES.scope(lanes, work).await
+}
+
+/// The lanes of the request being served, or the process's own outside a request.
+fn lanes() -> Arc<Lanes> {
+    static PROCESS: OnceLock<Arc<Lanes>> = OnceLock::new();
+    LANES
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::clone(PROCESS.get_or_init(|| Arc::new(Lanes::new()))))
+}
+
+/// Runs one Argon2id computation in its lane with a pooled buffer, off the async threads.
 async fn argon2id(
+    lane: Lane,
     password: String,
     salt: Vec<u8>,
     params: Params,
     out_len: usize,
-) -> anyhow::Result<Vec<u8>> {
-    let _permit = hashing().acquire().await?;
-    tokio::task::spawn_blocking(move || {
+) -> Result<Vec<u8>> {
+    let lanes = lanes();
+    let (_admitted, _lane) = match lane {
+        Lane::SignIn => (None, None),
+        Lane::NewPassword => {
+            let admitted = lanes
+                .new_password_admitted
+                .try_acquire()
+                .map_err(|_| Error::Busy {
+                    retry_after_secs: BUSY_RETRY_SECS,
+                })?;
+            let permit = lanes.new_password.acquire().await.map_err(internal)?;
+            (Some(admitted), Some(permit))
+        }
+    };
+    let _core = lanes.cores.acquire().await.map_err(internal)?;
+    let out = tokio::task::spawn_blocking(move || {
         let blocks = params.block_count();
         let mut memory = BUFFERS
             .lock()
@@ -71,15 +165,23 @@ async fn argon2id(
         }
         result.map(|()| out)
     })
-    .await?
+    .await
+    .map_err(internal)??;
+    Ok(out)
 }
 
-/// Argon2id with the crate's recommended parameters, as a PHC string.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
+fn internal(err: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Internal(anyhow::Error::new(err))
+}
+
+/// Argon2id with the crate's recommended parameters, as a PHC string, in the new-password
+/// lane: `Error::Busy` when its queue is full.
+pub async fn hash_password(password: String) -> Result<String> {
     let mut salt = [0u8; 16];
     rand::fill(&mut salt);
     let params = Params::default();
     let out = argon2id(
+        Lane::NewPassword,
         password,
         salt.to_vec(),
         params.clone(),
@@ -97,8 +199,8 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 }
 
 /// Verifies a password against a stored hash. With no hash (unknown email) it still does
-/// the work, so timing does not reveal which emails exist.
-pub async fn verify_password(password: String, stored: Option<String>) -> anyhow::Result<bool> {
+/// the work, so timing does not reveal which emails exist. Runs in the sign-in lane.
+pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool> {
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
     let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
@@ -113,7 +215,7 @@ pub async fn verify_password(password: String, stored: Option<String>) -> anyhow
         .decode_b64(&mut salt)
         .map_err(|e| anyhow::anyhow!("salt: {e}"))?
         .to_vec();
-    let out = argon2id(password, salt, params, expected.len()).await?;
+    let out = argon2id(Lane::SignIn, password, salt, params, expected.len()).await?;
     let out = Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))?;
     // Output's equality is constant-time.
     Ok(known && out == expected)
@@ -171,6 +273,37 @@ mod tests {
                 .unwrap()
         );
         assert!(!verify_password("anything".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_new_password_queue_refuses_at_once_and_sign_in_goes_on() {
+        let lanes = Arc::new(Lanes::new());
+        let stored = hash_password("correct horse".into()).await.unwrap();
+        with_lanes(Arc::clone(&lanes), async {
+            let (lane, queue) = lanes.fill_new_password_queue();
+            // Refused without waiting (the lane is held: waiting would never end).
+            assert!(matches!(
+                hash_password("another one".into()).await,
+                Err(Error::Busy { .. })
+            ));
+            // Sign-in needs no place in that lane.
+            assert!(
+                verify_password("correct horse".into(), Some(stored.clone()))
+                    .await
+                    .unwrap()
+            );
+            drop(queue);
+            // One place frees: a new password waits for the lane instead of being refused.
+            let waiting = tokio::spawn(with_lanes(
+                Arc::clone(&lanes),
+                hash_password("third".into()),
+            ));
+            tokio::task::yield_now().await;
+            assert!(!waiting.is_finished());
+            drop(lane);
+            assert!(waiting.await.unwrap().unwrap().starts_with("$argon2id$"));
+        })
+        .await;
     }
 
     #[test]

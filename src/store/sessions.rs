@@ -110,7 +110,8 @@ pub async fn delete_for_user(conn: &mut Conn, account_id: &str, user_id: &str) -
     Ok(())
 }
 
-/// Counts one sign-in attempt in a fixed window and returns the window's total so far.
+/// Counts one hit (a sign-in attempt, a sign-up) in a bucket's fixed window and returns
+/// the window's total so far.
 pub async fn count_login_attempt(
     conn: &mut Conn,
     bucket: &str,
@@ -125,4 +126,37 @@ pub async fn count_login_attempt(
     .bind(window_start)
     .fetch_one(conn)
     .await
+}
+
+/// Takes back one hit counted by [`count_login_attempt`] (a sign-in that succeeded).
+pub async fn uncount_login_attempt(
+    conn: &mut Conn,
+    bucket: &str,
+    window_start: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE login_attempts SET hits = hits - 1 \
+         WHERE bucket = $1 AND window_start = $2 AND hits > 0",
+    )
+    .bind(bucket)
+    .bind(window_start)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The hits a bucket's window holds so far (0 when it has none), without counting one.
+pub async fn login_attempt_hits(
+    conn: &mut Conn,
+    bucket: &str,
+    window_start: i64,
+) -> sqlx::Result<i64> {
+    let hits: Option<i64> = sqlx::query_scalar(
+        "SELECT hits FROM login_attempts WHERE bucket = $1 AND window_start = $2",
+    )
+    .bind(bucket)
+    .bind(window_start)
+    .fetch_optional(conn)
+    .await?;
+    Ok(hits.unwrap_or(0))
 }

@@ -185,7 +185,8 @@ async fn unknown_routes_and_methods_have_the_error_body(app: TestApp) {
     assert_eq!(r.json["error"]["code"], "bad_request");
 }
 
-/// `LEADROUTE_LOGIN_RATE_LIMIT`: attempts per minute per address and per email, and `0`.
+/// `LEADROUTE_LOGIN_RATE_LIMIT`: failed attempts per minute per address and per email from
+/// an address (successes do not count), and `0`.
 async fn login_limit(backend: &'static str) {
     let Some(app) = TestApp::with_config(backend, |c| c.login_rate_limit = 3).await else {
         return;
@@ -199,8 +200,10 @@ async fn login_limit(backend: &'static str) {
         )
     };
     attempt("wrong-1").await.expect(401);
+    attempt("correct-horse-battery-42").await.expect(200);
     attempt("wrong-2").await.expect(401);
     attempt("correct-horse-battery-42").await.expect(200);
+    attempt("wrong-3").await.expect(401);
     let r = attempt("correct-horse-battery-42").await;
     r.expect(429);
     assert!(r.headers.contains_key("retry-after"));

@@ -130,6 +130,17 @@ async fn look_alike_emails_on_signup_collide_or_are_refused(app: TestApp) {
         assert_eq!(r.field("email"), Some(why), "{email:?}: {}", r.text);
     }
     assert_eq!(app.snapshot().await, before);
+    // And signing in with either spelling is the same member.
+    for spelling in ["jane@acme.io", "ｊａｎｅ@acme.io", " JANE@ACME.IO "] {
+        let r = app
+            .post(
+                "/api/v1/login",
+                None,
+                json!({"email": spelling, "password": "correct-horse-battery-42"}),
+            )
+            .await;
+        r.expect(200);
+    }
     // An invitation to a look-alike of a member's address is refused the same way.
     let owner = app.signup("Beta", "o@beta.io").await;
     let before = app.snapshot().await;

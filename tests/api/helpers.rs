@@ -165,6 +165,7 @@ impl TestApp {
         config.login_rate_limit = 0;
         // The Host every in-process request sends: links may be built from it.
         config.allowed_hosts = vec!["app.test".to_owned()];
+        config.signup_rate_limit = 0;
         tweak(&mut config);
         let router = leadroute::app::router(db.clone(), config);
         Some(Self {

@@ -27,6 +27,7 @@ mod pages;
 mod processes;
 mod routing;
 mod routing_page;
+mod signup_limits;
 mod soak;
 mod team;
 mod web;

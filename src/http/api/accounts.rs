@@ -51,9 +51,11 @@ pub struct SignupResponse {
     responses(
         (status = 201, body = SignupResponse),
         (status = 400, body = ErrorBody), (status = 409, description = "Email already in use", body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "Too many sign-ups and invitations from this address, or the server is busy", body = ErrorBody)))]
 async fn signup(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SignupResponse>)> {
     let input = SignupInput {
@@ -62,6 +64,12 @@ async fn signup(
         email: body.email,
         password: body.password,
     };
+    let address = crate::http::client_address(&extensions);
+    let throttle = accounts::Throttle {
+        address: &address,
+        per_minute: state.config.signup_rate_limit,
+    };
+    accounts::throttle_new_accounts(&state.db, &throttle).await?;
     let signed_in = accounts::signup(&state.db, input, Kind::Api).await?;
     Ok((
         StatusCode::CREATED,
@@ -91,7 +99,7 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
         (status = 401, description = "Bad credentials or inactive member", body = ErrorBody),
-        (status = 429, description = "Too many sign-in attempts from this address or for this email", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-in attempts from this address, or for this email from this address", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,

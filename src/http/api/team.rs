@@ -86,10 +86,12 @@ pub struct InviteResponse {
     responses((status = 201, body = InviteResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, description = "Email already has an account, or an invitation for it that only an Owner can replace", body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 429, description = "Too many sign-ups and invitations from this address", body = ErrorBody)))]
 async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     caller: ApiUser,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>)> {
@@ -98,6 +100,12 @@ async fn invite(
         name: body.name,
         role: body.role,
     };
+    let address = crate::http::client_address(&extensions);
+    let throttle = crate::service::accounts::Throttle {
+        address: &address,
+        per_minute: state.config.signup_rate_limit,
+    };
+    crate::service::accounts::throttle_new_accounts(&state.db, &throttle).await?;
     let invited = team::invite(&state.db, &caller.actor, input).await?;
     let inv = invited.invitation;
     let accept_url = format!(
@@ -216,7 +224,8 @@ pub struct AcceptResponse {
     request_body = AcceptRequest,
     responses((status = 201, body = AcceptResponse), (status = 400, body = ErrorBody),
         (status = 404, description = "Unknown, used or expired invitation", body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "The server is busy setting passwords", body = ErrorBody)))]
 async fn accept_invitation(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -313,7 +322,8 @@ pub struct ResetRequest {
 #[utoipa::path(post, path = "/api/v1/password-resets/{token}", tag = "team",
     params(("token" = String, Path)), request_body = ResetRequest,
     responses((status = 200, body = AcceptResponse), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "The server is busy setting passwords", body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     Path(token): Path<String>,

@@ -46,6 +46,7 @@ pub struct SignupForm {
 pub async fn signup(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<SignupForm>,
 ) -> Response {
     let input = SignupInput {
@@ -54,7 +55,16 @@ pub async fn signup(
         email: form.email.clone(),
         password: form.password,
     };
-    match accounts::signup(&state.db, input, Kind::Web).await {
+    let address = crate::http::client_address(&extensions);
+    let throttle = accounts::Throttle {
+        address: &address,
+        per_minute: state.config.signup_rate_limit,
+    };
+    let outcome = match accounts::throttle_new_accounts(&state.db, &throttle).await {
+        Ok(()) => accounts::signup(&state.db, input, Kind::Web).await,
+        Err(err) => Err(err),
+    };
+    match outcome {
         Ok(signed_in) => signed_in_redirect(&state, &headers, &signed_in.token, "/settings/team"),
         Err(err) => {
             let (status, errors, form_error) = form_failure(err);

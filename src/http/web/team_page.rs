@@ -209,6 +209,7 @@ pub struct InviteForm {
 pub async fn invite(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     user: WebUser,
     Form(form): Form<InviteForm>,
 ) -> Response {
@@ -217,7 +218,16 @@ pub async fn invite(
         name: form.name.clone(),
         role: form.role.clone(),
     };
-    let outcome = team::invite(&state.db, &user.actor, input).await;
+    let address = crate::http::client_address(&extensions);
+    let throttle = crate::service::accounts::Throttle {
+        address: &address,
+        per_minute: state.config.signup_rate_limit,
+    };
+    let limited = crate::service::accounts::throttle_new_accounts(&state.db, &throttle).await;
+    let outcome = match limited {
+        Ok(()) => team::invite(&state.db, &user.actor, input).await,
+        Err(err) => Err(err),
+    };
     let mut page = match page(&state, &user).await {
         Ok(page) => page,
         Err(err) => return error_page_for(Some(&user), err),
