@@ -233,6 +233,13 @@ pub struct WebUser {
 }
 
 impl WebUser {
+    /// The signed-in browser a request's credential stands for, if any.
+    pub fn from_credential(credential: &Credential) -> Option<Self> {
+        credential
+            .actor()
+            .map(|(actor, session)| WebUser { actor, session })
+    }
+
     pub fn csrf_token(&self) -> &str {
         self.session.csrf_token.as_deref().unwrap_or_default()
     }

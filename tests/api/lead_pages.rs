@@ -13,6 +13,7 @@ crate::backend_tests!(
     list_page_shows_views_and_escapes_text,
     editing_on_the_page_records_history,
     an_assistant_lead_shows_its_transcript_by_speaker,
+    error_pages_keep_the_viewers_navigation,
 );
 
 async fn new_lead(app: &TestApp, by: &Member, name: &str, owner: Option<&str>) -> String {
@@ -335,4 +336,33 @@ async fn an_assistant_lead_shows_its_transcript_by_speaker(app: TestApp) {
         !page.text.contains("chat-h"),
         "no transcript without a chat"
     );
+}
+
+/// A page that fails (here: no such lead, a notification that is not yours, a page the
+/// role may not see) answers the error page at the error's status, still with the
+/// viewer's navigation.
+async fn error_pages_keep_the_viewers_navigation(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    app.add_member(&owner, "sales", "s@acme.io").await;
+    let mut rep = signed_in(&app, "s@acme.io").await;
+    for (path, status, heading) in [
+        ("/leads/no-such-lead", 404, "Not found"),
+        ("/settings/website", 403, "Not allowed"),
+        ("/audit", 403, "Not allowed"),
+    ] {
+        let page = rep.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(
+            page.text.contains(&format!("<h1>{heading}</h1>")),
+            "{path}: {}",
+            page.text
+        );
+        assert!(
+            page.text.contains("<details class=\"account-menu\">"),
+            "{path}: no navigation"
+        );
+    }
+    let r = rep.submit("/leads", "/notifications/nope/read", &[]).await;
+    assert_eq!(r.status, 404);
+    assert!(r.text.contains("<details class=\"account-menu\">"));
 }

@@ -3,10 +3,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::{Nav, error_page_for};
+use super::{Nav, PageResult};
 use crate::app::AppState;
 use crate::domain::AuditAction;
 use crate::http::auth::WebUser;
@@ -44,27 +44,23 @@ pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
     Query(query): Query<AuditQuery>,
-) -> Response {
+) -> PageResult {
     let action = query.action.unwrap_or_default();
-    let page = match audit::list(
+    let page = audit::list(
         &state.db,
         &user.actor,
         Some(&action),
         query.cursor.as_deref(),
         None,
     )
-    .await
-    {
-        Ok(page) => page,
-        Err(err) => return error_page_for(Some(&user), err),
-    };
+    .await?;
     let json =
         |v: Option<serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
     let next_url = page.next_cursor.map(|c| {
         let filter: String = url_encode(&action);
         format!("/audit?action={filter}&cursor={c}")
     });
-    AuditPage {
+    Ok(AuditPage {
         nav: Some(Nav::new(&user, "audit")),
         actions: &AuditAction::ALL,
         action,
@@ -83,7 +79,7 @@ pub async fn show(
             .collect(),
         next_url,
     }
-    .into_response()
+    .into_response())
 }
 
 fn url_encode(s: &str) -> String {

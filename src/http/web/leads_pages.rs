@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::auth_pages::form_failure;
-use super::{Nav, error_page_for};
+use super::{Nav, PageResult, error_page_for};
 use crate::app::AppState;
 use crate::domain::lead::{LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
@@ -283,11 +283,10 @@ async fn new_page(state: &AppState, user: &WebUser, form: LeadForm) -> Result<Ne
     })
 }
 
-pub async fn new_form(State(state): State<AppState>, user: WebUser) -> Response {
-    match new_page(&state, &user, LeadForm::default()).await {
-        Ok(page) => page.into_response(),
-        Err(err) => error_page_for(Some(&user), err),
-    }
+pub async fn new_form(State(state): State<AppState>, user: WebUser) -> PageResult {
+    Ok(new_page(&state, &user, LeadForm::default())
+        .await?
+        .into_response())
 }
 
 pub async fn create(
@@ -522,20 +521,16 @@ pub async fn show(
     user: WebUser,
     Path(id): Path<String>,
     Query(q): Query<ShowQuery>,
-) -> Response {
-    match lead_page(&state, &user, &id).await {
-        Ok(mut page) => {
-            page.notice = match q.done.as_deref() {
-                Some("claimed") => Some("It's now assigned to you."),
-                Some("unassigned") => Some("The lead is back in the unassigned pool."),
-                Some("assigned") => Some("Lead assigned."),
-                Some("saved") => Some("Changes saved."),
-                _ => None,
-            };
-            page.into_response()
-        }
-        Err(err) => error_page_for(Some(&user), err),
-    }
+) -> PageResult {
+    let mut page = lead_page(&state, &user, &id).await?;
+    page.notice = match q.done.as_deref() {
+        Some("claimed") => Some("It's now assigned to you."),
+        Some("unassigned") => Some("The lead is back in the unassigned pool."),
+        Some("assigned") => Some("Lead assigned."),
+        Some("saved") => Some("Changes saved."),
+        _ => None,
+    };
+    Ok(page.into_response())
 }
 
 /// Shows the lead page again with what went wrong, at the error's status.

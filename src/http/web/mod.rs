@@ -2,6 +2,7 @@
 
 mod audit_page;
 mod auth_pages;
+mod error;
 mod leads_pages;
 mod notifications_page;
 mod routing_page;
@@ -19,6 +20,8 @@ use crate::app::AppState;
 use crate::domain::permissions::{self, Action};
 use crate::error::Error;
 use crate::http::auth::{MaybeWebUser, SESSION_COOKIE, WebUser};
+
+pub use error::{PageError, PageResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,6 +90,7 @@ pub fn router() -> Router<AppState> {
             get(auth_pages::reset_page).post(auth_pages::reset),
         )
         .route("/audit", get(audit_page::show))
+        .layer(axum::middleware::from_fn(error::render_page_errors))
 }
 
 /// What the header shows for a signed-in member.
@@ -139,7 +143,11 @@ pub fn error_page(err: Error) -> Response {
 }
 
 pub fn error_page_for(user: Option<&WebUser>, err: Error) -> Response {
-    let status = err.status();
+    let message = error::page_message(&err);
+    error_page_with(user.map(|u| Nav::new(u, "")), err.status(), message)
+}
+
+fn error_page_with(nav: Option<Nav>, status: StatusCode, message: String) -> Response {
     let heading = match status {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::FORBIDDEN => "Not allowed",
@@ -149,12 +157,8 @@ pub fn error_page_for(user: Option<&WebUser>, err: Error) -> Response {
         s if s.is_server_error() => "Something went wrong",
         _ => "That did not work",
     };
-    let message = match err {
-        Error::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
-        other => other.public_message(),
-    };
     let page = ErrorPage {
-        nav: user.map(|u| Nav::new(u, "")),
+        nav,
         heading: heading.into(),
         message,
     };

@@ -5,10 +5,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::{Nav, error_page_for};
+use super::{Nav, PageResult};
 use crate::app::AppState;
 use crate::domain::permissions::{self, Action};
 use crate::error::{Error, Result};
@@ -158,16 +158,12 @@ pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
     Query(q): Query<ShowQuery>,
-) -> Response {
-    match page(&state, &user).await {
-        Ok(mut page) => {
-            page.notice = q
-                .saved
-                .map(|_| "Lead routing saved. The change is in the audit log.");
-            page.into_response()
-        }
-        Err(err) => error_page_for(Some(&user), err),
-    }
+) -> PageResult {
+    let mut page = page(&state, &user).await?;
+    page.notice = q
+        .saved
+        .map(|_| "Lead routing saved. The change is in the audit log.");
+    Ok(page.into_response())
 }
 
 /// The form's fields. Greyed-out (disabled) fields are not sent at all, so a missing
@@ -198,24 +194,20 @@ pub async fn save(
     State(state): State<AppState>,
     user: WebUser,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    match routing::save(&state.db, &user.actor, save_input(&fields)).await {
-        Ok(_) => Redirect::to("/settings/routing?saved=1").into_response(),
-        Err(err) => match page(&state, &user).await {
-            Ok(mut page) => {
-                let status = err.status();
-                page.error = Some(match err {
-                    Error::Validation(fields) => fields.0.into_values().collect::<Vec<_>>().join("; "),
-                    Error::Forbidden(_) => {
-                        "You don't have permission to change lead routing. Only an Owner or Manager can save it; nothing was changed.".into()
-                    }
-                    other => other.public_message(),
-                });
-                (status, page).into_response()
-            }
-            Err(err) => error_page_for(Some(&user), err),
-        },
-    }
+) -> PageResult {
+    let Err(err) = routing::save(&state.db, &user.actor, save_input(&fields)).await else {
+        return Ok(Redirect::to("/settings/routing?saved=1").into_response());
+    };
+    let mut page = page(&state, &user).await?;
+    let status = err.status();
+    page.error = Some(match err {
+        Error::Validation(fields) => fields.0.into_values().collect::<Vec<_>>().join("; "),
+        Error::Forbidden(_) => {
+            "You don't have permission to change lead routing. Only an Owner or Manager can save it; nothing was changed.".into()
+        }
+        other => other.public_message(),
+    });
+    Ok((status, page).into_response())
 }
 
 #[cfg(test)]

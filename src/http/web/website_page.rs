@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Nav, error_page_for};
+use super::{Nav, PageResult, error_page_for};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::http::api::base_url;
@@ -69,26 +69,20 @@ pub async fn show(
     headers: HeaderMap,
     user: WebUser,
     Query(q): Query<ShowQuery>,
-) -> Response {
-    match website::settings(&state.db, &user.actor).await {
-        Ok(form) => {
-            let mut page = page(&state, &user, form, &base_url(&state, &headers));
-            page.notice = match q.done.as_deref() {
-                Some("rotated") => Some("New key made. The old form address no longer works."),
-                Some("saved") => Some("Saved."),
-                _ => None,
-            };
-            page.into_response()
-        }
-        Err(err) => error_page_for(Some(&user), err),
-    }
+) -> PageResult {
+    let form = website::settings(&state.db, &user.actor).await?;
+    let mut page = page(&state, &user, form, &base_url(&state, &headers));
+    page.notice = match q.done.as_deref() {
+        Some("rotated") => Some("New key made. The old form address no longer works."),
+        Some("saved") => Some("Saved."),
+        _ => None,
+    };
+    Ok(page.into_response())
 }
 
-pub async fn rotate(State(state): State<AppState>, user: WebUser) -> Response {
-    match website::rotate_key(&state.db, &user.actor).await {
-        Ok(_) => Redirect::to("/settings/website?done=rotated").into_response(),
-        Err(err) => error_page_for(Some(&user), err),
-    }
+pub async fn rotate(State(state): State<AppState>, user: WebUser) -> PageResult {
+    website::rotate_key(&state.db, &user.actor).await?;
+    Ok(Redirect::to("/settings/website?done=rotated").into_response())
 }
 
 #[derive(Debug, Deserialize)]
