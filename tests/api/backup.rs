@@ -13,14 +13,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_leadroute");
 async fn backup_while_serving_and_restore() {
     let app = TestApp::new("sqlite").await.unwrap();
     let owner = app.signup("Acme", "o@acme.io").await;
-    app.call(
-        "PUT".parse().unwrap(),
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true})),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&owner, None, None).await.expect(200);
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.db");
     // Writers keep going while the backup runs.

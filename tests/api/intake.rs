@@ -43,19 +43,11 @@ async fn team_named(app: &TestApp, name: &str, reps: usize, strategy: &str) -> T
                 .await,
         );
     }
-    let rotation: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-    app.call(
-        axum::http::Method::PUT,
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "strategy": strategy, "rotation": rotation})),
-    )
-    .await
-    .expect(200);
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rotation: Vec<&Member> = members.iter().collect();
+    app.routing_on(&owner, Some(strategy), Some(&rotation))
+        .await
+        .expect(200);
+    let key = app.form_key(&owner).await;
     Team {
         owner,
         reps: members,
