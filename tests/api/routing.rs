@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::fixtures;
 use crate::helpers::{Member, TestApp, spawn_server};
 
 crate::backend_tests!(
@@ -22,6 +23,8 @@ crate::backend_tests!(
     balanced_from_an_uneven_start_matches_a_sequential_replay,
 );
 
+/// The shared team (its Sales rep is `s1` here) and a second Sales rep, s2@acme.io, who
+/// joined after it: candidates in team order are the Owner, the Manager, s1, s2.
 struct Team {
     owner: Member,
     manager: Member,
@@ -31,11 +34,13 @@ struct Team {
 }
 
 async fn team(app: &TestApp) -> Team {
-    let owner = app.signup("Acme", "owner@acme.io").await;
-    let manager = app.add_member(&owner, "manager", "manager@acme.io").await;
-    let s1 = app.add_member(&owner, "sales", "s1@acme.io").await;
+    let fixtures::Team {
+        owner,
+        manager,
+        sales: s1,
+        accounting,
+    } = fixtures::team(app).await;
     let s2 = app.add_member(&owner, "sales", "s2@acme.io").await;
-    let accounting = app.add_member(&owner, "accounting", "acc@acme.io").await;
     Team {
         owner,
         manager,
