@@ -28,6 +28,7 @@ mod pages;
 mod processes;
 mod routing;
 mod routing_page;
+mod server;
 mod soak;
 mod team;
 mod web;
