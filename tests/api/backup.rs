@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::helpers::TestApp;
-use crate::server::run;
+use crate::server::{check_passes, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_serving_and_restore() {
@@ -47,12 +47,7 @@ async fn backup_while_serving_and_restore() {
 
     // The copy is consistent: check passes, and it holds a prefix of the leads, whole.
     let copy_url = format!("sqlite://{}", copy.display());
-    let check = run(&["check"], &copy_url);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    check_passes(&copy_url, "on the copy");
     let restored = leadroute::store::Db::connect(&copy_url).await.unwrap();
     let in_copy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
         .fetch_one(&restored.pool)

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::server::{
-    ServerProcess, drop_postgres_database, empty_postgres_database, form_key, get_json, post_json,
-    routing_on, run,
+    ServerProcess, check_passes, drop_postgres_database, empty_postgres_database, form_key,
+    get_json, post_json, routing_on,
 };
 
 const ROUNDS: usize = 3;
@@ -128,16 +128,6 @@ async fn kill_hard(mut server: ServerProcess) -> ExitStatus {
         assert!(Instant::now() < deadline, "the server survived SIGKILL");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn check_passes(url: &str, when: &str) {
-    let out = run(&["check"], url);
-    assert!(
-        out.status.success(),
-        "`leadroute check` fails {when}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Signs up, adds three sales reps, turns round-robin routing on; (token, form key, team ids).

@@ -6,8 +6,8 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::server::{
-    BIN, ServerProcess, client, drop_postgres_database, empty_postgres_database, get_json,
-    post_json, routing_on, run,
+    BIN, ServerProcess, check_passes, client, drop_postgres_database, empty_postgres_database,
+    get_json, post_json, routing_on, run,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,12 +69,7 @@ fn migrate_and_check_on_sqlite() {
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
-    let out = run(&["check"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = check_passes(&url, "on the freshly migrated file");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
 
     // Break an invariant by hand: an account whose only Owner is inactive.
@@ -182,12 +177,7 @@ async fn two_servers_share_one_postgres_database() {
     assert_eq!(request.send().await.unwrap().status(), 200);
     assert_eq!(get_json(&a.base, "/api/v1/me", sam_token).await.0, 401);
 
-    let out = run(&["check"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    check_passes(&url, "after both servers wrote");
     drop((a, b));
     drop_postgres_database(&name).await;
 }
@@ -284,12 +274,7 @@ async fn routing_decisions_are_serialised_across_two_postgres_servers() {
             i + 1
         );
     }
-    let out = run(&["check"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    check_passes(&url, "after the rush on both servers");
     drop((a, b));
     drop_postgres_database(&name).await;
 }

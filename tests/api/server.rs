@@ -145,6 +145,19 @@ pub(crate) fn run(args: &[&str], database_url: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs `leadroute check` on `database_url` and asserts it passes (`when` says at what point,
+/// for the failure message); its output.
+pub(crate) fn check_passes(database_url: &str, when: &str) -> std::process::Output {
+    let out = run(&["check"], database_url);
+    assert!(
+        out.status.success(),
+        "`leadroute check` fails {when}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// An HTTP client that shows redirects instead of following them.
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
