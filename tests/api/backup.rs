@@ -1,26 +1,16 @@
 //! `leadroute backup PATH` copies a live SQLite database while it takes writes, and the copy
 //! restores: a server started on it has every lead the copy holds, and check passes.
 
-use std::process::Command;
-
 use serde_json::json;
 
 use crate::helpers::TestApp;
-
-const BIN: &str = env!("CARGO_BIN_EXE_leadroute");
+use crate::server::{check_passes, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_serving_and_restore() {
     let app = TestApp::new("sqlite").await.unwrap();
     let owner = app.signup("Acme", "o@acme.io").await;
-    app.call(
-        "PUT".parse().unwrap(),
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true})),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&owner, None, None).await.expect(200);
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.db");
     // Writers keep going while the backup runs.
@@ -42,22 +32,14 @@ async fn backup_while_serving_and_restore() {
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    let out = Command::new(BIN)
-        .args(["backup", copy.to_str().unwrap()])
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = run(&["backup", copy.to_str().unwrap()], &app.database_url);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     writer.await.unwrap();
-    let again = Command::new(BIN)
-        .args(["backup", copy.to_str().unwrap()])
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let again = run(&["backup", copy.to_str().unwrap()], &app.database_url);
     assert!(
         !again.status.success(),
         "an existing file is never overwritten"
@@ -65,16 +47,7 @@ async fn backup_while_serving_and_restore() {
 
     // The copy is consistent: check passes, and it holds a prefix of the leads, whole.
     let copy_url = format!("sqlite://{}", copy.display());
-    let check = Command::new(BIN)
-        .arg("check")
-        .env("DATABASE_URL", &copy_url)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    check_passes(&copy_url, "on the copy");
     let restored = leadroute::store::Db::connect(&copy_url).await.unwrap();
     let in_copy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM leads")
         .fetch_one(&restored.pool)
@@ -107,11 +80,7 @@ async fn postgres_backups_point_to_pg_dump() {
     let Some(app) = TestApp::new("postgres").await else {
         return;
     };
-    let out = Command::new(BIN)
-        .args(["backup", "/tmp/never-written.db"])
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = run(&["backup", "/tmp/never-written.db"], &app.database_url);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
 }

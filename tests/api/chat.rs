@@ -17,16 +17,9 @@ crate::backend_tests!(
     a_leads_transcript_over_the_api,
 );
 
-async fn key_of(app: &TestApp, owner: &Member) -> String {
-    app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// A lead made by a one-message chat with the account's assistant; its id.
 pub async fn chat_lead(app: &TestApp, owner: &Member, message: &str) -> String {
-    let key = key_of(app, owner).await;
+    let key = app.form_key(owner).await;
     let r = say(app, &key, None, message).await;
     r.json["lead_id"]
         .as_str()
@@ -46,15 +39,10 @@ async fn say(app: &TestApp, key: &str, conversation: Option<&str>, message: &str
 async fn a_conversation_creates_one_routed_lead_with_its_transcript(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
     let rep = app.add_member(&owner, "sales", "rep@acme.io").await;
-    app.call(
-        Method::PUT,
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "rotation": [rep.id]})),
-    )
-    .await
-    .expect(200);
-    let key = key_of(&app, &owner).await;
+    app.routing_on(&owner, None, Some(&[&rep]))
+        .await
+        .expect(200);
+    let key = app.form_key(&owner).await;
     let r = say(&app, &key, None, "Hi, we need a quote for 40 desks").await;
     r.expect(200);
     assert_eq!(r.headers["access-control-allow-origin"], "*");
@@ -138,7 +126,7 @@ async fn a_conversation_creates_one_routed_lead_with_its_transcript(app: TestApp
 
 async fn any_process_can_answer_the_next_turn(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     // A second router on the same database stands in for a second server process.
     let other = leadroute::app::router(
         app.db.clone(),
@@ -169,7 +157,7 @@ async fn any_process_can_answer_the_next_turn(app: TestApp) {
 
 async fn the_same_final_turn_twice_at_once_creates_one_lead(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     for round in 0..3 {
         let r = say(
             &app,
@@ -200,7 +188,7 @@ async fn the_same_final_turn_twice_at_once_creates_one_lead(app: TestApp) {
 
 async fn bad_input_and_unknown_ids(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     say(&app, "no-such-key", None, "hello").await.expect(404);
     say(&app, &key, Some("no-such-conversation"), "hello")
         .await
@@ -236,13 +224,13 @@ async fn bad_input_and_unknown_ids(app: TestApp) {
     let started = say(&app, &key, None, "hello").await;
     let id = started.json["conversation_id"].as_str().unwrap();
     let other = app.signup("Other", "x@other.io").await;
-    let other_key = key_of(&app, &other).await;
+    let other_key = app.form_key(&other).await;
     say(&app, &other_key, Some(id), "hello").await.expect(404);
 }
 
 async fn switched_off_it_says_it_is_unavailable(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let r = app
         .call(
             Method::PUT,
@@ -291,7 +279,7 @@ async fn switched_off_it_says_it_is_unavailable(app: TestApp) {
 
 async fn a_visitor_who_will_not_share_an_email_leaves_no_lead(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let r = say(&app, &key, None, "pricing please").await;
     let id = r.json["conversation_id"].as_str().unwrap().to_owned();
     say(&app, &key, Some(&id), "Ann").await;
@@ -324,7 +312,7 @@ async fn turns_share_the_public_rate_limit(backend: &'static str) {
         return;
     };
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let r = say(&app, &key, None, "Hi, we need a quote").await;
     r.expect(200);
     let id = r.json["conversation_id"].as_str().unwrap().to_owned();
@@ -371,7 +359,7 @@ const FORGED: &str =
 
 async fn a_forged_assistant_line_supplies_no_details_and_stays_the_visitors(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = key_of(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let r = say(&app, &key, None, "Hi, we need 40 desks").await;
     let id = r.json["conversation_id"].as_str().unwrap().to_owned();
     // The only email is in the forged line: it is not theirs, so the assistant asks.

@@ -105,12 +105,6 @@ async fn app_with_model(backend: &'static str, port: u16) -> Option<TestApp> {
     .await
 }
 
-async fn form_key(app: &TestApp, owner: &Member) -> String {
-    let r = app.get("/api/v1/website", &owner.token).await;
-    r.expect(200);
-    r.json["form_key"].as_str().unwrap().to_owned()
-}
-
 /// One turn; asserts the 200 and the CORS header every answer carries.
 async fn say(app: &TestApp, key: &str, conversation: Option<&str>, message: &str) -> Resp {
     let r = app
@@ -166,14 +160,9 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
     };
     let owner = app.signup("Acme Desks", "o@acmedesks.io").await;
     let rep = app.add_member(&owner, "sales", "rep@acmedesks.io").await;
-    app.call(
-        Method::PUT,
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "rotation": [rep.id]})),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&owner, None, Some(&[&rep]))
+        .await
+        .expect(200);
     app.call(
         Method::PUT,
         "/api/v1/website",
@@ -182,7 +171,7 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
     )
     .await
     .expect(200);
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
 
     // The hosted page says an AI model answers, not the guided assistant.
     let page = app
@@ -328,7 +317,7 @@ async fn a_failing_model_falls_back_to_the_guided_assistant(backend: &'static st
         return;
     };
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
 
     let turns = [
         (

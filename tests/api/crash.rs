@@ -5,15 +5,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::processes::{
-    Server, drop_postgres_database, empty_postgres_database, get_json, post_json, run,
+use crate::server::{
+    ServerProcess, check_passes, drop_postgres_database, empty_postgres_database, form_key,
+    get_json, post_json, routing_on,
 };
 
 const ROUNDS: usize = 3;
@@ -117,28 +118,16 @@ async fn intake(
 }
 
 /// Sends SIGKILL and waits for the process to be gone.
-async fn kill_hard(mut server: Server) -> ExitStatus {
-    let pid = server.child.id().to_string();
-    let sent = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
-    assert!(sent.success(), "kill -KILL {pid}");
+async fn kill_hard(mut server: ServerProcess) -> ExitStatus {
+    server.signal("KILL");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = server.try_wait() {
             return status;
         }
         assert!(Instant::now() < deadline, "the server survived SIGKILL");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn check_passes(url: &str, when: &str) {
-    let out = run(&["check"], url);
-    assert!(
-        out.status.success(),
-        "`leadroute check` fails {when}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Signs up, adds three sales reps, turns round-robin routing on; (token, form key, team ids).
@@ -174,17 +163,8 @@ async fn set_up(base: &str) -> (String, String, Vec<String>) {
         .await;
         assert_eq!(status, 201, "{rep}");
     }
-    let put = reqwest::Client::new()
-        .put(format!("{base}/api/v1/routing"))
-        .bearer_auth(&token)
-        .json(&json!({"enabled": true, "strategy": "round_robin"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
-    let (status, website) = get_json(base, "/api/v1/website", &token).await;
-    assert_eq!(status, 200, "{website}");
-    let form_key = website["form_key"].as_str().unwrap().to_owned();
+    routing_on(base, &token, Some("round_robin"), None).await;
+    let form_key = form_key(base, &token).await;
     let (status, team) = get_json(base, "/api/v1/team", &token).await;
     assert_eq!(status, 200, "{team}");
     let team: Vec<String> = team["members"]
@@ -198,7 +178,7 @@ async fn set_up(base: &str) -> (String, String, Vec<String>) {
 }
 
 /// One round: intake at full speed from many tasks, SIGKILL 300-700 ms after the first 201.
-async fn crash_round(backend: &str, server: Server, form_key: &str, round: usize) -> Tally {
+async fn crash_round(backend: &str, server: ServerProcess, form_key: &str, round: usize) -> Tally {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -258,7 +238,7 @@ async fn crash_round(backend: &str, server: Server, form_key: &str, round: usize
 
 async fn crash_and_verify(backend: &str, url: &str) {
     let started = Instant::now();
-    let first = Server::start_with_env(url, SERVER_ENV);
+    let first = ServerProcess::start_with_env(url, SERVER_ENV);
     let (token, form_key, team) = set_up(&first.base).await;
 
     let mut all = Tally::default();
@@ -267,7 +247,7 @@ async fn crash_and_verify(backend: &str, url: &str) {
     for round in 1..=ROUNDS {
         let running = server
             .take()
-            .unwrap_or_else(|| Server::start_with_env(url, SERVER_ENV));
+            .unwrap_or_else(|| ServerProcess::start_with_env(url, SERVER_ENV));
         let tally = crash_round(backend, running, &form_key, round).await;
         per_round.push(tally.acked.len());
         all.merge(tally);
@@ -276,7 +256,7 @@ async fn crash_and_verify(backend: &str, url: &str) {
     }
 
     // Restart: every acknowledged lead is there, whole, through the API.
-    let server = Server::start_with_env(url, SERVER_ENV);
+    let mut server = ServerProcess::start_with_env(url, SERVER_ENV);
     let client = reqwest::Client::new();
     let mut reads = tokio::task::JoinSet::new();
     let acked: Vec<(String, String, String)> = all

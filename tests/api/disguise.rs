@@ -29,10 +29,7 @@ fn signup_body(account: &str, name: &str, email: &str) -> Value {
 
 async fn every_name_field_refuses_invisible_and_direction_characters(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let form_key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let form_key = app.form_key(&owner).await;
     let lead = app
         .post(
             "/api/v1/leads",
@@ -155,10 +152,7 @@ async fn look_alike_emails_on_signup_collide_or_are_refused(app: TestApp) {
     assert!(r.field("email").is_some(), "{}", r.text);
     assert_eq!(app.snapshot().await, before);
     // A full-width spelling on a website lead is stored as the plain address.
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.form_key(&owner).await;
     let r = app
         .post(
             &format!("/f/{key}"),

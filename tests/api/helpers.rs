@@ -287,6 +287,27 @@ impl TestApp {
         }
     }
 
+    /// Turns routing on as `who`: `strategy` and `rotation` are sent when given, and left as
+    /// saved when not. The answer, for the caller to expect (a refusal is an answer too).
+    pub async fn routing_on(
+        &self,
+        who: &Member,
+        strategy: Option<&str>,
+        rotation: Option<&[&Member]>,
+    ) -> Resp {
+        let ids: Option<Vec<&str>> = rotation.map(|ms| ms.iter().map(|m| m.id.as_str()).collect());
+        let body = routing_on_body(strategy, ids.as_deref());
+        self.call(Method::PUT, "/api/v1/routing", Some(&who.token), Some(body))
+            .await
+    }
+
+    /// The account's website form key, as `who` (an Owner or Manager) reads it.
+    pub async fn form_key(&self, who: &Member) -> String {
+        let r = self.get("/api/v1/website", &who.token).await;
+        r.expect(200);
+        r.json["form_key"].as_str().unwrap().to_owned()
+    }
+
     /// Runs `leadroute check`'s invariants on this database; panics with the report.
     pub async fn check(&self) {
         let problems = leadroute::store::check::run(&self.db).await.unwrap();
@@ -314,6 +335,19 @@ impl TestApp {
         }
         rows
     }
+}
+
+/// The `PUT /api/v1/routing` body that turns routing on: `strategy` and `rotation` (member
+/// ids) only when given, so what is not given stays as saved.
+pub fn routing_on_body(strategy: Option<&str>, rotation: Option<&[&str]>) -> Value {
+    let mut body = json!({"enabled": true});
+    if let Some(strategy) = strategy {
+        body["strategy"] = json!(strategy);
+    }
+    if let Some(rotation) = rotation {
+        body["rotation"] = json!(rotation);
+    }
+    body
 }
 
 async fn send_on(router: axum::Router, request: Request<Body>) -> Resp {

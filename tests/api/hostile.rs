@@ -9,10 +9,7 @@ crate::backend_tests!(odd_paths_and_headers_never_break_the_server);
 
 async fn odd_paths_and_headers_never_break_the_server(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.form_key(&owner).await;
     let long = "a".repeat(20_000);
     let paths = [
         "/api/v1/leads/%00".to_owned(),

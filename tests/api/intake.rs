@@ -8,8 +8,9 @@ use leadroute::service::website::{Caller, Outcome, Submission};
 use serde_json::json;
 
 use crate::helpers::{Member, TestApp};
-use crate::processes::{
-    Server, acme_with_three_reps, drop_postgres_database, empty_postgres_database,
+use crate::processes::acme_with_three_reps;
+use crate::server::{
+    ServerProcess, drop_postgres_database, empty_postgres_database, form_key, routing_on,
 };
 
 crate::backend_tests!(
@@ -43,19 +44,11 @@ async fn team_named(app: &TestApp, name: &str, reps: usize, strategy: &str) -> T
                 .await,
         );
     }
-    let rotation: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-    app.call(
-        axum::http::Method::PUT,
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "strategy": strategy, "rotation": rotation})),
-    )
-    .await
-    .expect(200);
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rotation: Vec<&Member> = members.iter().collect();
+    app.routing_on(&owner, Some(strategy), Some(&rotation))
+        .await
+        .expect(200);
+    let key = app.form_key(&owner).await;
     Team {
         owner,
         reps: members,
@@ -450,28 +443,12 @@ async fn website_leads_on_two_postgres_servers_route_in_one_order() {
     };
     // One test client is one address: the per-address limit would refuse it.
     let env = [("LEADROUTE_PUBLIC_RATE_LIMIT", "0")];
-    let (a, b) = Server::start_two(&url, &env);
+    let (a, b) = ServerProcess::start_two(&url, &env);
     let (signup, team) = acme_with_three_reps(&a.base, &b.base).await;
     let token = signup["token"].as_str().unwrap().to_owned();
+    routing_on(&a.base, &token, None, None).await;
+    let key = form_key(&b.base, &token).await;
     let client = reqwest::Client::new();
-    let r = client
-        .put(format!("{}/api/v1/routing", a.base))
-        .bearer_auth(&token)
-        .json(&json!({"enabled": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let website: serde_json::Value = client
-        .get(format!("{}/api/v1/website", b.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = website["form_key"].as_str().unwrap().to_owned();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..300 {
         let base = if i % 2 == 0 { &a.base } else { &b.base };

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::fixtures;
 use crate::helpers::{Member, TestApp};
 
 crate::backend_tests!(
@@ -17,6 +18,8 @@ crate::backend_tests!(
     a_member_who_owns_leads_cannot_become_accounting,
 );
 
+/// The shared team, then two more Sales reps (teammate@ and spare@acme.io) and a deactivated
+/// one (inactive@acme.io).
 struct Team {
     owner: Member,
     manager: Member,
@@ -28,14 +31,14 @@ struct Team {
 }
 
 async fn team(app: &TestApp) -> Team {
-    let owner = app.signup("Acme", "owner@acme.io").await;
-    let manager = app.add_member(&owner, "manager", "manager@acme.io").await;
-    let sales = app.add_member(&owner, "sales", "sales@acme.io").await;
+    let fixtures::Team {
+        owner,
+        manager,
+        sales,
+        accounting,
+    } = fixtures::team(app).await;
     let teammate = app.add_member(&owner, "sales", "teammate@acme.io").await;
     let spare = app.add_member(&owner, "sales", "spare@acme.io").await;
-    let accounting = app
-        .add_member(&owner, "accounting", "accounting@acme.io")
-        .await;
     let inactive = app.add_member(&owner, "sales", "inactive@acme.io").await;
     app.patch(
         format!("/api/v1/team/{}", inactive.id),

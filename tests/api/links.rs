@@ -5,6 +5,7 @@
 use axum::http::Method;
 use serde_json::{Value, json};
 
+use crate::fixtures;
 use crate::helpers::{Member, TestApp};
 
 crate::backend_tests!(
@@ -22,6 +23,7 @@ crate::backend_tests!(
 
 const NEW_PASSWORD: &str = "Tidal-lantern-orchid-93";
 
+/// The shared team, and a second Owner (co-owner@acme.io) who joined after it.
 struct Team {
     owner: Member,
     co_owner: Member,
@@ -31,13 +33,13 @@ struct Team {
 }
 
 async fn team(app: &TestApp) -> Team {
-    let owner = app.signup("Acme", "owner@acme.io").await;
+    let fixtures::Team {
+        owner,
+        manager,
+        sales,
+        accounting,
+    } = fixtures::team(app).await;
     let co_owner = app.add_member(&owner, "owner", "co-owner@acme.io").await;
-    let manager = app.add_member(&owner, "manager", "manager@acme.io").await;
-    let sales = app.add_member(&owner, "sales", "sales@acme.io").await;
-    let accounting = app
-        .add_member(&owner, "accounting", "accounting@acme.io")
-        .await;
     Team {
         owner,
         co_owner,

@@ -37,10 +37,7 @@ async fn request_logs_carry_no_tokens_keys_or_query_values(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let form_key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let form_key = app.form_key(&owner).await;
     let secret_query = "jane-query-value-71";
 
     let buffer = Buffer::default();

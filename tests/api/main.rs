@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL, else the one at 127.0.0.1:5432 when it answers). Tests that cannot run
 //! here (no PostgreSQL, no Chromium) say so, and the run ends with a count of them.
 
+mod fixtures;
 mod helpers;
 mod hostile;
 mod isolation;
@@ -27,6 +28,7 @@ mod pages;
 mod processes;
 mod routing;
 mod routing_page;
+mod server;
 mod signup_limits;
 mod soak;
 mod team;

@@ -32,10 +32,7 @@ async fn pages_carry_security_headers(app: TestApp) {
     }
     // Only the chat page may be framed (that is how the widget works), and it says so alone.
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.form_key(&owner).await;
     let r = app
         .call(Method::GET, format!("/chat/{key}"), None, None)
         .await;

@@ -1,140 +1,20 @@
 //! The real binary as separate processes: `serve` on port 0 with graceful shutdown,
 //! `migrate` and `check`, concurrent starts, and several servers sharing one database.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_leadroute");
-
-/// A running `leadroute serve`; killed on drop.
-pub(crate) struct Server {
-    pub(crate) child: Child,
-    pub(crate) base: String,
-}
-
-impl Server {
-    fn start(database_url: &str) -> Server {
-        Server::start_with_env(database_url, &[])
-    }
-
-    /// Two servers on one database, started at the same instant (their migrations race).
-    pub(crate) fn start_two(database_url: &str, env: &[(&str, &str)]) -> (Server, Server) {
-        std::thread::scope(|s| {
-            let a = s.spawn(|| Server::start_with_env(database_url, env));
-            let b = s.spawn(|| Server::start_with_env(database_url, env));
-            (a.join().unwrap(), b.join().unwrap())
-        })
-    }
-
-    /// Like `start`, with extra environment variables for the server process.
-    pub(crate) fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some((_, addr)) = line.split_once("listening on ") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs `listening on <addr>`");
-        assert!(
-            !addr.ends_with(":0"),
-            "the chosen port is logged, not 0: {addr}"
-        );
-        Server {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub(crate) async fn post_json(
-    base: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut request = client().post(format!("{base}{path}")).json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-pub(crate) async fn get_json(base: &str, path: &str, token: &str) -> (u16, Value) {
-    let response = client()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-pub(crate) fn run(args: &[&str], database_url: &str) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .output()
-        .unwrap()
-}
+use crate::server::{
+    BIN, ServerProcess, check_passes, client, drop_postgres_database, empty_postgres_database,
+    get_json, post_json, routing_on, run,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_on_port_zero_and_stop_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
-    let server = Server::start(&url);
+    let mut server = ServerProcess::start(&url);
     let health = client()
         .get(format!("{}/healthz", server.base))
         .send()
@@ -189,12 +69,7 @@ fn migrate_and_check_on_sqlite() {
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
-    let out = run(&["check"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = check_passes(&url, "on the freshly migrated file");
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
 
     // Break an invariant by hand: an account whose only Owner is inactive.
@@ -220,40 +95,13 @@ fn migrate_and_check_on_sqlite() {
     );
 }
 
-/// A new, empty PostgreSQL database; None (with a notice) when there is no PostgreSQL.
-pub(crate) async fn empty_postgres_database() -> Option<(String, String)> {
-    let admin_url = crate::helpers::postgres_admin_url()?;
-    let admin = leadroute::store::Db::connect(&admin_url).await.unwrap();
-    let name = format!(
-        "lr_test_proc_{}_{}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin.pool)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    Some((format!("{base}/{name}"), name))
-}
-
-pub(crate) async fn drop_postgres_database(name: &str) {
-    let admin_url = crate::helpers::postgres_admin_url().unwrap();
-    let admin = leadroute::store::Db::connect(&admin_url).await.unwrap();
-    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&admin.pool)
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_one_postgres_database() {
     let Some((url, name)) = empty_postgres_database().await else {
         return;
     };
     // Both start on an empty database at the same instant: migrations run exactly once.
-    let (a, b) = Server::start_two(&url, &[]);
+    let (a, b) = ServerProcess::start_two(&url, &[]);
     let (status, signup) = post_json(
         &a.base,
         "/api/v1/signup",
@@ -329,12 +177,7 @@ async fn two_servers_share_one_postgres_database() {
     assert_eq!(request.send().await.unwrap().status(), 200);
     assert_eq!(get_json(&a.base, "/api/v1/me", sam_token).await.0, 401);
 
-    let out = run(&["check"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    check_passes(&url, "after both servers wrote");
     drop((a, b));
     drop_postgres_database(&name).await;
 }
@@ -381,17 +224,10 @@ async fn routing_decisions_are_serialised_across_two_postgres_servers() {
     let Some((url, name)) = empty_postgres_database().await else {
         return;
     };
-    let (a, b) = Server::start_two(&url, &[]);
+    let (a, b) = ServerProcess::start_two(&url, &[]);
     let (signup, team) = acme_with_three_reps(&a.base, &b.base).await;
     let token = signup["token"].as_str().unwrap().to_owned();
-    let put = client()
-        .put(format!("{}/api/v1/routing", a.base))
-        .bearer_auth(&token)
-        .json(&json!({"enabled": true, "strategy": "round_robin"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
+    routing_on(&a.base, &token, Some("round_robin"), None).await;
 
     // 200 leads at once, spread over both processes.
     let mut tasks = tokio::task::JoinSet::new();
@@ -438,12 +274,7 @@ async fn routing_decisions_are_serialised_across_two_postgres_servers() {
             i + 1
         );
     }
-    let out = run(&["check"], &url);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    check_passes(&url, "after the rush on both servers");
     drop((a, b));
     drop_postgres_database(&name).await;
 }

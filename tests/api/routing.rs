@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::fixtures;
 use crate::helpers::{Member, TestApp, spawn_server};
 
 crate::backend_tests!(
@@ -22,6 +23,8 @@ crate::backend_tests!(
     balanced_from_an_uneven_start_matches_a_sequential_replay,
 );
 
+/// The shared team (its Sales rep is `s1` here) and a second Sales rep, s2@acme.io, who
+/// joined after it: candidates in team order are the Owner, the Manager, s1, s2.
 struct Team {
     owner: Member,
     manager: Member,
@@ -31,11 +34,13 @@ struct Team {
 }
 
 async fn team(app: &TestApp) -> Team {
-    let owner = app.signup("Acme", "owner@acme.io").await;
-    let manager = app.add_member(&owner, "manager", "manager@acme.io").await;
-    let s1 = app.add_member(&owner, "sales", "s1@acme.io").await;
+    let fixtures::Team {
+        owner,
+        manager,
+        sales: s1,
+        accounting,
+    } = fixtures::team(app).await;
     let s2 = app.add_member(&owner, "sales", "s2@acme.io").await;
-    let accounting = app.add_member(&owner, "accounting", "acc@acme.io").await;
     Team {
         owner,
         manager,
@@ -97,9 +102,7 @@ async fn routing_off_leaves_new_leads_unassigned(app: TestApp) {
 async fn turning_routing_on_does_not_change_existing_leads(app: TestApp) {
     let t = team(&app).await;
     let before = create(&app, &t.owner, json!({"name": "Earlier"})).await;
-    put(&app, &t.owner, json!({"enabled": true}))
-        .await
-        .expect(200);
+    app.routing_on(&t.owner, None, None).await.expect(200);
     let still = app
         .get(
             format!("/api/v1/leads/{}", before["id"].as_str().unwrap()),
@@ -123,13 +126,9 @@ async fn turning_routing_on_does_not_change_existing_leads(app: TestApp) {
 
 async fn an_explicit_owner_always_wins(app: TestApp) {
     let t = team(&app).await;
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "rotation": [t.s1.id]}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, None, Some(&[&t.s1]))
+        .await
+        .expect(200);
     let lead = create(&app, &t.s2, json!({"name": "Mine", "owner_id": t.s2.id})).await;
     assert_eq!(owner_id(&lead), Some(t.s2.id.as_str()));
     assert!(lead["routing"].is_null());
@@ -143,13 +142,9 @@ async fn an_explicit_owner_always_wins(app: TestApp) {
 
 async fn round_robin_goes_round_in_team_order_with_receipts(app: TestApp) {
     let t = team(&app).await;
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "strategy": "round_robin"}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, Some("round_robin"), None)
+        .await
+        .expect(200);
     let order = [&t.owner.id, &t.manager.id, &t.s1.id, &t.s2.id];
     for round in 0..2 {
         for (i, expected) in order.iter().enumerate() {
@@ -206,13 +201,9 @@ async fn balanced_sends_to_the_fewest_open_leads(app: TestApp) {
     )
     .await
     .expect(200);
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "strategy": "balanced"}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, Some("balanced"), None)
+        .await
+        .expect(200);
     // s1 (0) first; then manager, s1, s2 tie at 1: never routed goes first in team order.
     let expected = [&t.s1.id, &t.manager.id, &t.s2.id, &t.s1.id, &t.owner.id];
     for (i, want) in expected.iter().enumerate() {
@@ -230,13 +221,9 @@ async fn balanced_sends_to_the_fewest_open_leads(app: TestApp) {
 
 async fn leads_from_every_team_channel_are_routed(app: TestApp) {
     let t = team(&app).await;
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "rotation": [t.s1.id]}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, None, Some(&[&t.s1]))
+        .await
+        .expect(200);
     for source in ["team", "assistant", "import"] {
         let lead = create(&app, &t.manager, json!({"name": source, "source": source})).await;
         assert_eq!(owner_id(&lead), Some(t.s1.id.as_str()), "{source}");
@@ -254,12 +241,7 @@ async fn accounting_is_never_in_the_rotation(app: TestApp) {
         .map(|c| c["user"]["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [&t.owner.id, &t.manager.id, &t.s1.id, &t.s2.id]);
-    let r = put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "rotation": [t.accounting.id]}),
-    )
-    .await;
+    let r = app.routing_on(&t.owner, None, Some(&[&t.accounting])).await;
     r.expect(422);
     assert!(r.field("rotation").is_some());
     let other = app.signup("Other", "x@other.io").await;
@@ -269,9 +251,7 @@ async fn accounting_is_never_in_the_rotation(app: TestApp) {
     put(&app, &t.owner, json!({"rotation": ["nobody"]}))
         .await
         .expect(422);
-    put(&app, &t.owner, json!({"enabled": true}))
-        .await
-        .expect(200);
+    app.routing_on(&t.owner, None, None).await.expect(200);
     for i in 0..8 {
         let lead = create(&app, &t.owner, json!({"name": format!("A{i}")})).await;
         assert_ne!(owner_id(&lead), Some(t.accounting.id.as_str()));
@@ -280,13 +260,9 @@ async fn accounting_is_never_in_the_rotation(app: TestApp) {
 
 async fn inactive_picks_are_skipped_and_all_inactive_falls_back(app: TestApp) {
     let t = team(&app).await;
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "rotation": [t.s1.id, t.s2.id]}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, None, Some(&[&t.s1, &t.s2]))
+        .await
+        .expect(200);
     app.patch(
         format!("/api/v1/team/{}", t.s1.id),
         &t.owner.token,
@@ -341,19 +317,16 @@ async fn only_owners_and_managers_save_and_saving_is_audited(app: TestApp) {
     let t = team(&app).await;
     for who in [&t.s1, &t.accounting] {
         let before = app.snapshot().await;
-        put(&app, who, json!({"enabled": true})).await.expect(403);
+        app.routing_on(who, None, None).await.expect(403);
         assert_eq!(before, app.snapshot().await);
         assert_eq!(
             app.get("/api/v1/routing", &t.owner.token).await.json["enabled"],
             false
         );
     }
-    let r = put(
-        &app,
-        &t.manager,
-        json!({"enabled": true, "strategy": "balanced", "rotation": [t.s2.id, t.s1.id, t.s2.id]}),
-    )
-    .await;
+    let r = app
+        .routing_on(&t.manager, Some("balanced"), Some(&[&t.s2, &t.s1, &t.s2]))
+        .await;
     r.expect(200);
     assert_eq!(
         r.json["rotation"],
@@ -404,9 +377,7 @@ async fn strategy_and_rotation_are_kept_while_off(app: TestApp) {
     assert_eq!(r.json["candidates"][2]["checked"], true);
     let lead = create(&app, &t.owner, json!({"name": "Off"})).await;
     assert!(lead["owner"].is_null(), "routing is off");
-    put(&app, &t.owner, json!({"enabled": true}))
-        .await
-        .expect(200);
+    app.routing_on(&t.owner, None, None).await.expect(200);
     let lead = create(&app, &t.owner, json!({"name": "On"})).await;
     assert_eq!(owner_id(&lead), Some(t.s1.id.as_str()));
     assert_eq!(lead["routing"]["strategy"], "balanced");
@@ -420,13 +391,9 @@ async fn the_preview_is_what_happens_next(app: TestApp) {
         json!({"name": "Busy", "owner_id": t.manager.id}),
     )
     .await;
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "strategy": "balanced"}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, Some("balanced"), None)
+        .await
+        .expect(200);
     let r = app.get("/api/v1/routing", &t.owner.token).await;
     let preview: Vec<String> = serde_json::from_value(r.json["preview"].clone()).unwrap();
     assert_eq!(preview.len(), 10);
@@ -456,13 +423,9 @@ async fn owners_in_seq_order(app: &TestApp, account_id: &str) -> Vec<(i64, Strin
 
 async fn two_hundred_leads_at_once_get_consecutive_seqs_and_fair_owners(app: TestApp) {
     let t = team(&app).await;
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "rotation": [t.owner.id, t.manager.id, t.s1.id, t.s2.id]}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, None, Some(&[&t.owner, &t.manager, &t.s1, &t.s2]))
+        .await
+        .expect(200);
     let base = spawn_server(&app).await;
     let client = reqwest::Client::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -506,13 +469,9 @@ async fn balanced_from_an_uneven_start_matches_a_sequential_replay(app: TestApp)
             create(&app, &t.owner, json!({"name": "Busy", "owner_id": who.id})).await;
         }
     }
-    put(
-        &app,
-        &t.owner,
-        json!({"enabled": true, "strategy": "balanced"}),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&t.owner, Some("balanced"), None)
+        .await
+        .expect(200);
     // What one-at-a-time creation would give, replayed by the pure engine from this state.
     let candidates = {
         let mut conn = app.db.conn().await.unwrap();

@@ -218,14 +218,9 @@ async fn a_routed_lead_shows_why_this_owner(app: TestApp) {
     )
     .await
     .expect(200);
-    app.call(
-        "PUT".parse().unwrap(),
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "rotation": [s1.id, gone.id]})),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&owner, None, Some(&[&s1, &gone]))
+        .await
+        .expect(200);
     let routed = app
         .post(
             "/api/v1/leads",

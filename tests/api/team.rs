@@ -3,6 +3,7 @@
 use axum::http::Method;
 use serde_json::json;
 
+use crate::fixtures::team;
 use crate::helpers::{Member, TestApp};
 
 crate::backend_tests!(
@@ -16,28 +17,6 @@ crate::backend_tests!(
     another_accounts_ids_are_not_found,
     an_owner_issues_a_password_reset_link,
 );
-
-struct Team {
-    owner: Member,
-    manager: Member,
-    sales: Member,
-    accounting: Member,
-}
-
-async fn team(app: &TestApp) -> Team {
-    let owner = app.signup("Acme", "owner@acme.io").await;
-    let manager = app.add_member(&owner, "manager", "manager@acme.io").await;
-    let sales = app.add_member(&owner, "sales", "sales@acme.io").await;
-    let accounting = app
-        .add_member(&owner, "accounting", "accounting@acme.io")
-        .await;
-    Team {
-        owner,
-        manager,
-        sales,
-        accounting,
-    }
-}
 
 async fn team_lists_members_in_join_order(app: TestApp) {
     let t = team(&app).await;

@@ -20,12 +20,6 @@ crate::backend_tests!(
     notifications_are_private_and_can_be_marked_read,
 );
 
-async fn form_key(app: &TestApp, owner: &Member) -> String {
-    let r = app.get("/api/v1/website", &owner.token).await;
-    r.expect(200);
-    r.json["form_key"].as_str().unwrap().to_owned()
-}
-
 fn raw(
     path: &str,
     content_type: &str,
@@ -132,7 +126,7 @@ async fn settings_are_for_owners_and_managers(app: TestApp) {
 
 async fn json_and_form_posts_create_website_leads(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let r = post_json(&app, &key, json!({"name": "Jane Roe", "email": "JANE@roe.io", "phone": "+1 555", "company": "Roe", "message": "Call me"}), &[("origin", "https://acme.io")]).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.headers["access-control-allow-origin"], "*");
@@ -179,7 +173,7 @@ async fn json_and_form_posts_create_website_leads(app: TestApp) {
 
 async fn redirects_go_only_where_the_account_allows(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     app.call(
         Method::PUT,
         "/api/v1/website",
@@ -224,7 +218,7 @@ async fn redirects_go_only_where_the_account_allows(app: TestApp) {
 
 async fn bad_input_gets_the_right_status_and_no_lead(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let path = format!("/f/{key}");
     post_json(
         &app,
@@ -314,7 +308,7 @@ async fn bad_input_gets_the_right_status_and_no_lead(app: TestApp) {
 
 async fn rotating_the_key_stops_the_old_one_at_once(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let old = form_key(&app, &owner).await;
+    let old = app.form_key(&owner).await;
     let r = app
         .post("/api/v1/website/rotate-key", Some(&owner.token), json!({}))
         .await;
@@ -351,7 +345,7 @@ async fn rotating_the_key_stops_the_old_one_at_once(app: TestApp) {
 
 async fn the_honeypot_is_accepted_and_stored_nowhere(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let r = post_json(
         &app,
         &key,
@@ -377,7 +371,7 @@ async fn the_honeypot_is_accepted_and_stored_nowhere(app: TestApp) {
 
 async fn idempotency_keys_return_the_first_lead(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let body = json!({"name": "Once", "email": "once@x.io"});
     let first = post_json(&app, &key, body.clone(), &[("idempotency-key", "abc-1")]).await;
     let again = post_json(&app, &key, body.clone(), &[("idempotency-key", "abc-1")]).await;
@@ -425,7 +419,7 @@ async fn idempotency_keys_return_the_first_lead(app: TestApp) {
 
 async fn an_idempotency_key_reused_with_another_request_is_refused(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     let body = json!({"name": "Once", "email": "once@x.io", "message": "Call me"});
     let first = post_json(&app, &key, body.clone(), &[("idempotency-key", "k-1")]).await;
     first.expect(201);
@@ -515,7 +509,7 @@ async fn an_idempotency_key_reused_with_another_request_is_refused(app: TestApp)
 async fn routed_website_leads_notify_their_rep_once(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
     let rep = app.add_member(&owner, "sales", "rep@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     // Routing off: unassigned, nobody notified.
     post_json(&app, &key, json!({"name": "Quiet", "email": "q@x.io"}), &[]).await;
     for who in [&owner, &rep] {
@@ -524,14 +518,9 @@ async fn routed_website_leads_notify_their_rep_once(app: TestApp) {
             0
         );
     }
-    app.call(
-        Method::PUT,
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "rotation": [rep.id]})),
-    )
-    .await
-    .expect(200);
+    app.routing_on(&owner, None, Some(&[&rep]))
+        .await
+        .expect(200);
     let r = post_json(&app, &key, json!({"name": "Loud", "email": "l@x.io"}), &[]).await;
     let id = r.json["id"].as_str().unwrap();
     let lead = app.get(format!("/api/v1/leads/{id}"), &owner.token).await;
@@ -735,7 +724,7 @@ async fn rate_limit(backend: &'static str) {
         return;
     };
     let owner = app.signup("Acme", "o@acme.io").await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
     for i in 0..3 {
         let r = post_json(
             &app,
@@ -757,7 +746,7 @@ async fn rate_limit(backend: &'static str) {
         return;
     };
     let owner = open.signup("Open", "o@open.io").await;
-    let key = form_key(&open, &owner).await;
+    let key = open.form_key(&owner).await;
     for i in 0..25 {
         let r = post_json(
             &open,

@@ -1,8 +1,5 @@
 //! Settings -> Website form, the bell and the notifications page, in-process.
 
-use axum::http::Method;
-use serde_json::json;
-
 use crate::helpers::TestApp;
 use crate::pages::{location, signed_in};
 
@@ -14,10 +11,7 @@ crate::backend_tests!(
 async fn website_form_page_is_for_owners_and_managers(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
     app.add_member(&owner, "sales", "s@acme.io").await;
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = app.form_key(&owner).await;
     let mut boss = signed_in(&app, "o@acme.io").await;
     let page = boss.get("/settings/website").await;
     assert_eq!(page.status, 200);
@@ -40,10 +34,7 @@ async fn website_form_page_is_for_owners_and_managers(app: TestApp) {
         .submit("/settings/website", "/settings/website/rotate", &[])
         .await;
     assert_eq!(location(&r), "/settings/website?done=rotated");
-    let new_key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_key = app.form_key(&owner).await;
     assert_ne!(new_key, key);
     let r = boss
         .submit(
@@ -76,18 +67,10 @@ async fn website_form_page_is_for_owners_and_managers(app: TestApp) {
 async fn the_bell_counts_and_opens_notifications(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;
     let rep = app.add_member(&owner, "sales", "s@acme.io").await;
-    app.call(
-        Method::PUT,
-        "/api/v1/routing",
-        Some(&owner.token),
-        Some(json!({"enabled": true, "rotation": [rep.id]})),
-    )
-    .await
-    .expect(200);
-    let key = app.get("/api/v1/website", &owner.token).await.json["form_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    app.routing_on(&owner, None, Some(&[&rep]))
+        .await
+        .expect(200);
+    let key = app.form_key(&owner).await;
     let mut browser = signed_in(&app, "s@acme.io").await;
     let page = browser.get("/leads").await;
     assert!(page.text.contains("aria-label=\"Notifications, 0 unread\""));

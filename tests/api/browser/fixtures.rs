@@ -3,8 +3,7 @@
 
 use std::time::Instant;
 
-use axum::http::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Browser, POLL, WAIT};
 use crate::helpers::{Member, TestApp, spawn_server};
@@ -44,15 +43,6 @@ pub(super) async fn join(
     }
 }
 
-/// Saves routing settings through the API (`PUT /api/v1/routing`).
-pub(super) async fn put_routing(app: &TestApp, by: &Member, body: Value) -> Value {
-    let r = app
-        .call(Method::PUT, "/api/v1/routing", Some(&by.token), Some(body))
-        .await;
-    r.expect(200);
-    r.json.clone()
-}
-
 /// The bell's badge: whether it shows, and its text.
 pub(super) async fn badge(browser: &Browser) -> (bool, String) {
     let script = "const b = document.querySelector('a.bell .badge');
@@ -82,13 +72,9 @@ pub(super) async fn acme_routed_to_rita() -> (TestApp, String, Member, Member) {
     let (app, base, owner) = acme().await;
     join(&app, &owner, "sales", "Sam Sales", "sam@acme.test").await;
     let rita = join(&app, &owner, "sales", "Rita Rep", "rita@acme.test").await;
-    let saved = put_routing(
-        &app,
-        &owner,
-        json!({"enabled": true, "rotation": [rita.id]}),
-    )
-    .await;
-    assert_eq!(saved["next"], json!(rita.id), "{saved}");
+    let saved = app.routing_on(&owner, None, Some(&[&rita])).await;
+    saved.expect(200);
+    assert_eq!(saved.json["next"], json!(rita.id), "{}", saved.text);
     (app, base, owner, rita)
 }
 

@@ -6,7 +6,7 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use super::fixtures::{PASSWORD, acme, join, put_routing};
+use super::fixtures::{PASSWORD, acme, join};
 use super::{Browser, ChromeDriver, FormExt};
 use crate::helpers::{Member, TestApp};
 
@@ -321,8 +321,9 @@ async fn a_routed_lead_says_why_this_owner() {
     let (app, base, owner) = acme().await;
     let rita = join(&app, &owner, "sales", "Rita Rep", "rita@acme.test").await;
     let sam = join(&app, &owner, "sales", "Sam Sales", "sam@acme.test").await;
-    let body = json!({"enabled": true, "strategy": "round_robin", "rotation": [rita.id, sam.id]});
-    put_routing(&app, &owner, body).await;
+    app.routing_on(&owner, Some("round_robin"), Some(&[&rita, &sam]))
+        .await
+        .expect(200);
     let mut leads = Vec::new();
     for name in ["Ada Lovelace", "Grace Hopper"] {
         let r = app

@@ -10,13 +10,6 @@ use super::routing::menu_item;
 use super::{ChromeDriver, FormExt};
 use crate::helpers::{Member, TestApp};
 
-/// The account's form key, through the API (Owner or Manager).
-async fn form_key(app: &TestApp, owner: &Member) -> String {
-    let r = app.get("/api/v1/website", &owner.token).await;
-    r.expect(200);
-    r.json["form_key"].as_str().unwrap().to_owned()
-}
-
 /// The account's website leads, newest first, through the API.
 async fn website_leads(app: &TestApp, member: &Member) -> Vec<Value> {
     let r = app.get("/api/v1/leads?source=website", &member.token).await;
@@ -76,7 +69,7 @@ async fn a_script_on_another_site_posts_json_to_the_form() {
         return;
     };
     let (app, base, owner) = acme().await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
 
     // The Owner finds the form's address under Website form.
     let browser = driver.browser(&base).await;
@@ -144,7 +137,7 @@ async fn a_visitor_sends_the_hosted_form_and_the_routed_rep_is_told() {
         return;
     };
     let (app, base, owner, rita) = acme_routed_to_rita().await;
-    let key = form_key(&app, &owner).await;
+    let key = app.form_key(&owner).await;
 
     // Rita is on Leads, signed in, before anyone writes in.
     let rep = driver.browser(&base).await;

@@ -208,12 +208,7 @@ async fn markup_in_every_field_stays_text_on_every_page() {
 
     // Routing over the two reps; the website form and assistant settings in markup.
     let r = app
-        .call(
-            axum::http::Method::PUT,
-            "/api/v1/routing",
-            Some(&owner.token),
-            Some(json!({"enabled": true, "strategy": "round_robin", "rotation": [rep_a.id, rep_b.id]})),
-        )
+        .routing_on(&owner, Some("round_robin"), Some(&[&rep_a, &rep_b]))
         .await;
     r.expect(200);
     let description = markup("DESCRIPTION");
