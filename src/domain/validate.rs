@@ -32,6 +32,15 @@ impl FieldErrors {
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)
     }
+
+    /// Every reason as one sentence for a page's banner: "status must be ...; q is ...".
+    pub fn sentence(&self) -> String {
+        self.0
+            .iter()
+            .map(|(field, why)| format!("{field} {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// A well-formed email address: trimmed, NFKC-normalised (full-width letters become ASCII)

@@ -51,6 +51,14 @@ pub fn page_message(err: &Error) -> String {
     }
 }
 
+/// What went wrong as one sentence for a page's banner, when the page is shown again.
+pub fn banner(err: Error) -> String {
+    match err {
+        Error::Validation(fields) => fields.sentence(),
+        other => other.public_message(),
+    }
+}
+
 /// Draws the error page of a handler that answered a [`PageError`], with the navigation of
 /// whoever is signed in.
 pub async fn render_page_errors(request: Request, next: Next) -> Response {

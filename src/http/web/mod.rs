@@ -3,7 +3,7 @@
 mod audit_page;
 mod auth_pages;
 mod error;
-mod leads_pages;
+mod leads;
 mod notifications_page;
 mod routing_page;
 mod team_page;
@@ -21,7 +21,7 @@ use crate::domain::permissions::{self, Action};
 use crate::error::Error;
 use crate::http::auth::{MaybeWebUser, SESSION_COOKIE, WebUser};
 
-pub use error::{PageError, PageResult};
+pub use error::{PageError, PageResult, banner};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,15 +39,12 @@ pub fn router() -> Router<AppState> {
             "/invitations/{token}",
             get(auth_pages::accept_page).post(auth_pages::accept),
         )
-        .route("/leads", get(leads_pages::list).post(leads_pages::create))
-        .route("/leads/new", get(leads_pages::new_form))
-        .route(
-            "/leads/{id}",
-            get(leads_pages::show).post(leads_pages::update),
-        )
-        .route("/leads/{id}/claim", post(leads_pages::claim))
-        .route("/leads/{id}/unassign", post(leads_pages::unassign))
-        .route("/leads/{id}/assign", post(leads_pages::assign))
+        .route("/leads", get(leads::list).post(leads::create))
+        .route("/leads/new", get(leads::new_form))
+        .route("/leads/{id}", get(leads::show).post(leads::update))
+        .route("/leads/{id}/claim", post(leads::claim))
+        .route("/leads/{id}/unassign", post(leads::unassign))
+        .route("/leads/{id}/assign", post(leads::assign))
         .route(
             "/settings/routing",
             get(routing_page::show).post(routing_page::save),
@@ -137,14 +134,11 @@ struct ErrorPage {
     message: String,
 }
 
-/// An error as a page, with the error's status.
+/// An error as a page, with the error's status, for someone not signed in (page handlers
+/// return [`PageError`] instead, which keeps the viewer's navigation).
 pub fn error_page(err: Error) -> Response {
-    error_page_for(None, err)
-}
-
-pub fn error_page_for(user: Option<&WebUser>, err: Error) -> Response {
     let message = error::page_message(&err);
-    error_page_with(user.map(|u| Nav::new(u, "")), err.status(), message)
+    error_page_with(None, err.status(), message)
 }
 
 fn error_page_with(nav: Option<Nav>, status: StatusCode, message: String) -> Response {

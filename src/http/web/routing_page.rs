@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::{Nav, PageResult};
+use super::{Nav, PageResult, banner};
 use crate::app::AppState;
 use crate::domain::permissions::{self, Action};
 use crate::error::{Error, Result};
@@ -201,11 +201,10 @@ pub async fn save(
     let mut page = page(&state, &user).await?;
     let status = err.status();
     page.error = Some(match err {
-        Error::Validation(fields) => fields.0.into_values().collect::<Vec<_>>().join("; "),
         Error::Forbidden(_) => {
             "You don't have permission to change lead routing. Only an Owner or Manager can save it; nothing was changed.".into()
         }
-        other => other.public_message(),
+        other => banner(other),
     });
     Ok((status, page).into_response())
 }

@@ -5,11 +5,11 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::auth_pages::form_failure;
-use super::{Nav, error_page_for};
+use super::{Nav, PageResult, banner};
 use crate::app::AppState;
 use crate::domain::Role;
 use crate::domain::permissions::{self, Action, MemberChange};
@@ -178,25 +178,29 @@ pub async fn show(
     State(state): State<AppState>,
     user: WebUser,
     Query(query): Query<TeamQuery>,
-) -> Response {
-    match page(&state, &user).await {
-        Ok(mut page) => {
-            page.notice = match query.done.as_deref() {
-                Some("role") => Some("Role changed."),
-                Some("deactivated") => Some("Member deactivated. They are signed out everywhere."),
-                Some("reactivated") => Some("Member reactivated. They can sign in again."),
-                Some("invitation_revoked") => {
-                    Some("Invitation withdrawn. Its link no longer works.")
-                }
-                Some("resets_revoked") => {
-                    Some("Password-reset links withdrawn. They no longer work.")
-                }
-                _ => None,
-            };
-            page.into_response()
-        }
-        Err(err) => error_page_for(Some(&user), err),
+) -> PageResult {
+    let mut page = page(&state, &user).await?;
+    page.notice = match query.done.as_deref() {
+        Some("role") => Some("Role changed."),
+        Some("deactivated") => Some("Member deactivated. They are signed out everywhere."),
+        Some("reactivated") => Some("Member reactivated. They can sign in again."),
+        Some("invitation_revoked") => Some("Invitation withdrawn. Its link no longer works."),
+        Some("resets_revoked") => Some("Password-reset links withdrawn. They no longer work."),
+        _ => None,
+    };
+    Ok(page.into_response())
+}
+
+/// Shows the Team page again with what went wrong; a member or link that is not there is
+/// the error page.
+async fn shown_again(state: &AppState, user: &WebUser, err: Error) -> PageResult {
+    if matches!(err, Error::NotFound) {
+        return Err(err.into());
     }
+    let mut page = page(state, user).await?;
+    let status = err.status();
+    page.page_error = Some(banner(err));
+    Ok((status, page).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,7 +216,7 @@ pub async fn invite(
     extensions: axum::http::Extensions,
     user: WebUser,
     Form(form): Form<InviteForm>,
-) -> Response {
+) -> PageResult {
     let input = InviteInput {
         email: form.email.clone(),
         name: form.name.clone(),
@@ -228,11 +232,8 @@ pub async fn invite(
         Ok(()) => team::invite(&state.db, &user.actor, input).await,
         Err(err) => Err(err),
     };
-    let mut page = match page(&state, &user).await {
-        Ok(page) => page,
-        Err(err) => return error_page_for(Some(&user), err),
-    };
-    match outcome {
+    let mut page = page(&state, &user).await?;
+    Ok(match outcome {
         Ok(invited) => {
             page.invite_link = Some(InviteLink {
                 url: format!(
@@ -254,7 +255,7 @@ pub async fn invite(
             page.invite_role = form.role.unwrap_or_default();
             (status, page).into_response()
         }
-    }
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,7 +269,7 @@ pub async fn update_member(
     user: WebUser,
     Path(user_id): Path<String>,
     Form(form): Form<MemberForm>,
-) -> Response {
+) -> PageResult {
     let parsed = (|| -> Result<MemberUpdate> {
         let role = match form.role.as_deref() {
             None => None,
@@ -297,22 +298,9 @@ pub async fn update_member(
                 Some(true) => "reactivated",
                 None => "role",
             };
-            Redirect::to(&format!("/settings/team?done={done}")).into_response()
+            Ok(Redirect::to(&format!("/settings/team?done={done}")).into_response())
         }
-        Err(Error::NotFound) => error_page_for(Some(&user), Error::NotFound),
-        Err(err) => match page(&state, &user).await {
-            Ok(mut page) => {
-                let status = err.status();
-                page.page_error = Some(match err {
-                    Error::Validation(fields) => {
-                        fields.0.values().next().cloned().unwrap_or_default()
-                    }
-                    other => other.public_message(),
-                });
-                (status, page).into_response()
-            }
-            Err(err) => error_page_for(Some(&user), err),
-        },
+        Err(err) => shown_again(&state, &user, err).await,
     }
 }
 
@@ -322,29 +310,19 @@ pub async fn issue_reset(
     headers: HeaderMap,
     user: WebUser,
     Path(user_id): Path<String>,
-) -> Response {
-    let issued = team::issue_password_reset(&state.db, &user.actor, &user_id).await;
-    let mut page = match page(&state, &user).await {
-        Ok(page) => page,
-        Err(err) => return error_page_for(Some(&user), err),
+) -> PageResult {
+    let (token, _) = match team::issue_password_reset(&state.db, &user.actor, &user_id).await {
+        Ok(issued) => issued,
+        Err(err) => return shown_again(&state, &user, err).await,
     };
-    match issued {
-        Ok((token, _)) => {
-            let member = page.members.iter().find(|m| m.id == user_id);
-            page.reset_link = Some(InviteLink {
-                name: member.map(|m| m.name.clone()).unwrap_or_default(),
-                email: member.map(|m| m.email.clone()).unwrap_or_default(),
-                url: format!("{}/reset/{token}", base_url(&state, &headers)),
-            });
-            (StatusCode::CREATED, page).into_response()
-        }
-        Err(Error::NotFound) => error_page_for(Some(&user), Error::NotFound),
-        Err(err) => {
-            let status = err.status();
-            page.page_error = Some(err.public_message());
-            (status, page).into_response()
-        }
-    }
+    let mut page = page(&state, &user).await?;
+    let member = page.members.iter().find(|m| m.id == user_id);
+    page.reset_link = Some(InviteLink {
+        name: member.map(|m| m.name.clone()).unwrap_or_default(),
+        email: member.map(|m| m.email.clone()).unwrap_or_default(),
+        url: format!("{}/reset/{token}", base_url(&state, &headers)),
+    });
+    Ok((StatusCode::CREATED, page).into_response())
 }
 
 /// Withdraws a pending invitation from the Team page.
@@ -352,7 +330,7 @@ pub async fn revoke_invitation(
     State(state): State<AppState>,
     user: WebUser,
     Path(id): Path<String>,
-) -> Response {
+) -> PageResult {
     let done = links::revoke_invitation(&state.db, &user.actor, &id).await;
     after_revoke(&state, &user, done, "invitation_revoked").await
 }
@@ -362,7 +340,7 @@ pub async fn revoke_resets(
     State(state): State<AppState>,
     user: WebUser,
     Path(user_id): Path<String>,
-) -> Response {
+) -> PageResult {
     let done = links::revoke_resets(&state.db, &user.actor, &user_id)
         .await
         .map(drop);
@@ -374,17 +352,9 @@ async fn after_revoke(
     user: &WebUser,
     done: Result<()>,
     notice: &str,
-) -> Response {
+) -> PageResult {
     match done {
-        Ok(()) => Redirect::to(&format!("/settings/team?done={notice}")).into_response(),
-        Err(Error::NotFound) => error_page_for(Some(user), Error::NotFound),
-        Err(err) => match page(state, user).await {
-            Ok(mut page) => {
-                let status = err.status();
-                page.page_error = Some(err.public_message());
-                (status, page).into_response()
-            }
-            Err(err) => error_page_for(Some(user), err),
-        },
+        Ok(()) => Ok(Redirect::to(&format!("/settings/team?done={notice}")).into_response()),
+        Err(err) => shown_again(state, user, err).await,
     }
 }

@@ -6,10 +6,10 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::{Nav, PageResult, error_page_for};
+use super::{Nav, PageResult};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::http::api::base_url;
@@ -96,21 +96,18 @@ pub async fn save(
     headers: HeaderMap,
     user: WebUser,
     Form(form): Form<SaveForm>,
-) -> Response {
+) -> PageResult {
     let list: Vec<String> = form.allowed_redirects.lines().map(str::to_owned).collect();
-    match website::set_redirects(&state.db, &user.actor, list).await {
-        Ok(_) => Redirect::to("/settings/website?done=saved").into_response(),
-        Err(Error::Validation(fields)) => match website::settings(&state.db, &user.actor).await {
-            Ok(saved) => {
-                let mut page = page(&state, &user, saved, &base_url(&state, &headers));
-                page.redirects = form.allowed_redirects;
-                page.field_error = fields.0.into_values().next();
-                (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
-            }
-            Err(err) => error_page_for(Some(&user), err),
-        },
-        Err(err) => error_page_for(Some(&user), err),
-    }
+    let fields = match website::set_redirects(&state.db, &user.actor, list).await {
+        Ok(_) => return Ok(Redirect::to("/settings/website?done=saved").into_response()),
+        Err(Error::Validation(fields)) => fields,
+        Err(err) => return Err(err.into()),
+    };
+    let saved = website::settings(&state.db, &user.actor).await?;
+    let mut page = page(&state, &user, saved, &base_url(&state, &headers));
+    page.redirects = form.allowed_redirects;
+    page.field_error = fields.0.into_values().next();
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,23 +122,19 @@ pub async fn save_assistant(
     headers: HeaderMap,
     user: WebUser,
     Form(form): Form<AssistantForm>,
-) -> Response {
+) -> PageResult {
     let enabled = form.assistant_enabled.as_deref() == Some("true");
-    match website::set_assistant(&state.db, &user.actor, enabled, &form.description).await {
-        Ok(_) => Redirect::to("/settings/website?done=saved").into_response(),
-        Err(Error::Validation(fields)) => match website::settings(&state.db, &user.actor).await {
-            Ok(saved) => {
-                let mut page = page(&state, &user, saved, &base_url(&state, &headers));
-                page.description = form.description;
-                page.description_error = fields
-                    .0
-                    .into_values()
-                    .next()
-                    .map(|why| format!("Description {why}."));
-                (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
-            }
-            Err(err) => error_page_for(Some(&user), err),
-        },
-        Err(err) => error_page_for(Some(&user), err),
-    }
+    let fields =
+        match website::set_assistant(&state.db, &user.actor, enabled, &form.description).await {
+            Ok(_) => return Ok(Redirect::to("/settings/website?done=saved").into_response()),
+            Err(Error::Validation(fields)) => fields,
+            Err(err) => return Err(err.into()),
+        };
+    let saved = website::settings(&state.db, &user.actor).await?;
+    let mut page = page(&state, &user, saved, &base_url(&state, &headers));
+    page.description = form.description;
+    page.description_error = fields
+        .get("description")
+        .map(|why| format!("Description {why}."));
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
