@@ -15,6 +15,7 @@ pub mod password_resets;
 pub mod routing;
 pub mod search;
 pub mod sessions;
+pub mod sql;
 pub mod sweep;
 pub mod users;
 pub mod website;

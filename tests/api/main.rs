@@ -28,6 +28,7 @@ mod processes;
 mod routing;
 mod routing_page;
 mod soak;
+mod sql;
 mod team;
 mod web;
 mod website;
