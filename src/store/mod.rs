@@ -13,7 +13,6 @@ mod migrate;
 pub mod notifications;
 pub mod password_resets;
 pub mod routing;
-pub mod search;
 pub mod sessions;
 pub mod sql;
 pub mod sweep;
