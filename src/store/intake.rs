@@ -118,6 +118,11 @@ impl<'a> Statements<'a> {
         }
     }
 
+    /// Adds one statement.
+    fn push(&mut self, sql: Sql<'a>) {
+        self.statements.push(sql);
+    }
+
     async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
         execute_all(conn, self.statements).await
     }
@@ -128,6 +133,7 @@ fn text(value: Option<&str>) -> Value<'_> {
     Value::from(value)
 }
 
+/// An integer value (NULL for `None`).
 fn int(value: Option<i64>) -> Value<'static> {
     Value::Int(value)
 }
@@ -170,7 +176,7 @@ pub async fn write(conn: &mut Conn, backend: Backend, rows: &Rows<'_>) -> sqlx::
             .push_bind(next)
             .push(" WHERE account_id = ")
             .push_bind(account_id);
-        statements.statements.push(sql);
+        statements.push(sql);
     }
     add_hits(&mut statements, rows.hits);
     statements.run(conn).await
@@ -327,7 +333,7 @@ fn add_to_members<'a>(
                     )
                     .values_rows(chunk.iter().map(values))
                     .push(") AS v WHERE users.account_id = v.column1 AND users.id = v.column2");
-                statements.statements.push(sql);
+                statements.push(sql);
             }
         }
         Backend::Postgres => {
@@ -339,7 +345,7 @@ fn add_to_members<'a>(
                      last_routed_seq = COALESCE({seq}, last_routed_seq) \
                      WHERE account_id = {account} AND id = {user}"
                 ));
-                statements.statements.push(sql);
+                statements.push(sql);
             }
         }
     }
