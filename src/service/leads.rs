@@ -179,7 +179,7 @@ pub async fn list(db: &Db, actor: &Actor, query: &ListQuery) -> Result<Page> {
         limit: limit + 1,
     };
     let mut conn = db.conn().await?;
-    let mut found = leads::list(&mut conn, actor.account_id(), &filter).await?;
+    let mut found = leads::list(&mut conn, db.backend, actor.account_id(), &filter).await?;
     let next_cursor = if found.len() as i64 > limit {
         found.truncate(limit as usize);
         found.last().map(|l| format!("{}.{}", l.created_at, l.id))

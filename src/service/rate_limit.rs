@@ -164,6 +164,6 @@ pub(crate) async fn check(
         hits: &hits,
         ..intake::Rows::default()
     };
-    intake::write(tx, &rows).await?;
+    intake::write(tx, db.backend, &rows).await?;
     Ok(())
 }

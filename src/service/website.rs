@@ -362,7 +362,7 @@ pub async fn submit_accepted(db: &Db, sub: &Accepted) -> Result<Outcome> {
     let mut tx = db.begin_write().await?;
     let mut batch = Batch::new(now_ms());
     let outcome = accept(db, &mut tx, &mut batch, sub).await?;
-    batch.write(&mut tx).await?;
+    batch.write(db, &mut tx).await?;
     tx.commit().await?;
     Ok(outcome)
 }

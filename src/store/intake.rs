@@ -4,10 +4,10 @@
 
 use crate::domain::lead::LeadStatus;
 use crate::domain::{HistoryKind, NotificationKind};
-use sqlx::AssertSqlSafe;
 
-use super::Conn;
 use super::leads::{Routing, search_text};
+use super::sql::{Sql, Value, execute_all};
+use super::{Backend, Conn};
 use crate::domain::lead::LeadSource;
 
 /// The most rows one statement takes. A batch is cut into chunks of 64, 32, .., 1 rows
@@ -26,58 +26,6 @@ fn chunk_sizes(mut rows: usize) -> impl Iterator<Item = usize> {
         rows -= size;
         Some(size)
     })
-}
-
-/// How a statement numbers its values. SQLite gets anonymous `?` slots: it looks a named
-/// one up by walking a list of every name, so a 1,000-value statement paid for a million
-/// steps (measured: 6% of the writer thread). PostgreSQL needs `$n`.
-#[derive(Clone, Copy)]
-enum Slots {
-    Anonymous,
-    Numbered,
-}
-
-impl Slots {
-    fn of(conn: &Conn) -> Self {
-        if conn.backend_name() == "SQLite" {
-            Slots::Anonymous
-        } else {
-            Slots::Numbered
-        }
-    }
-
-    /// The slot of the `n`th value of a statement: `?` or `$n`. Anonymous slots take
-    /// values in the order they appear, so a statement using `one` must use them in order.
-    fn one(self, n: usize) -> String {
-        match self {
-            Slots::Anonymous => "?".to_owned(),
-            Slots::Numbered => format!("${n}"),
-        }
-    }
-
-    /// `rows` tuples of `width` slots: `(?, ?), (?, ?)` or `($1, $2), ($3, $4)`. Written
-    /// into one string: a 64-row insert has over a thousand slots, and a batch builds
-    /// several such statements.
-    fn tuples(self, width: usize, rows: usize) -> String {
-        use std::fmt::Write;
-        let mut sql = String::with_capacity(rows * width * 6);
-        for r in 0..rows {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 1..=width {
-                if c > 1 {
-                    sql.push_str(", ");
-                }
-                match self {
-                    Slots::Anonymous => sql.push('?'),
-                    Slots::Numbered => {
-                        let _ = write!(sql, "${}", r * width + c);
-                    }
-                }
-            }
-            sql.push(')');
-        }
-        sql
-    }
 }
 
 pub struct LeadRow {
@@ -117,109 +65,77 @@ pub struct NotificationRow {
     pub created_at: i64,
 }
 
-/// A value bound into a multi-row insert.
-enum Value<'a> {
-    Text(Option<&'a str>),
-    Int(Option<i64>),
-}
-
-/// Statements (multi-row inserts, then updates) sent by one call. On SQLite they go as one
-/// query of many statements: one hand-off to sqlx's SQLite thread instead of one per
-/// statement (under load each hand-off waited behind the HTTP work for the runtime, ~0.2
-/// ms), and SQLite takes anonymous `?` values in order across the statements. PostgreSQL
-/// prepares one statement at a time, so there they go one by one, in the order added.
+/// Statements (multi-row inserts, then updates) written by one call and run in the order
+/// added, with placeholders as [`Sql::multi_row`] writes them: on SQLite they go as one
+/// query (see [`execute_all`]), on PostgreSQL one by one.
 struct Statements<'a> {
-    slots: Slots,
-    /// Each statement and how many of `values` it takes.
-    statements: Vec<(String, usize)>,
-    values: Vec<Value<'a>>,
+    backend: Backend,
+    statements: Vec<Sql<'a>>,
 }
 
 impl<'a> Statements<'a> {
-    fn new(slots: Slots) -> Self {
+    fn new(backend: Backend) -> Self {
         Self {
-            slots,
+            backend,
             statements: Vec::new(),
-            values: Vec::new(),
         }
     }
 
     /// Adds `rows` to `table`, cut into chunks of 64, 32, .. rows.
-    fn add<T>(
+    fn add<T, R: IntoIterator<Item = Value<'a>>>(
         &mut self,
         table: &str,
         columns: &[&str],
         rows: &'a [T],
-        values: impl Fn(&'a T) -> Vec<Value<'a>>,
+        values: impl Fn(&'a T) -> R,
     ) {
         self.add_then(table, columns, rows, "", values);
     }
 
     /// As [`Statements::add`], each insert ending with `then` (an `ON CONFLICT` clause).
-    fn add_then<T>(
+    fn add_then<T, R: IntoIterator<Item = Value<'a>>>(
         &mut self,
         table: &str,
         columns: &[&str],
         rows: &'a [T],
         then: &str,
-        values: impl Fn(&'a T) -> Vec<Value<'a>>,
+        values: impl Fn(&'a T) -> R,
     ) {
+        let columns = columns.join(", ");
         let mut rest = rows;
         for size in chunk_sizes(rows.len()) {
             let (chunk, after) = rest.split_at(size);
             rest = after;
-            let sql = format!(
-                "INSERT INTO {table} ({}) VALUES {}{then}",
-                columns.join(", "),
-                self.slots.tuples(columns.len(), size)
-            );
-            self.statements.push((sql, size * columns.len()));
-            for row in chunk {
-                self.values.extend(values(row));
-            }
+            let mut sql = Sql::multi_row(self.backend);
+            sql.push("INSERT INTO ")
+                .push(table)
+                .push(" (")
+                .push(&columns)
+                .push(") VALUES ")
+                .values_rows(chunk.iter().map(&values))
+                .push(then);
+            self.statements.push(sql);
         }
     }
 
-    /// Adds one statement whose slots (numbered as `self.slots` says) take `values`.
-    fn push(&mut self, sql: String, values: impl IntoIterator<Item = Value<'a>>) {
-        let before = self.values.len();
-        self.values.extend(values);
-        self.statements.push((sql, self.values.len() - before));
+    /// Adds one statement.
+    fn push(&mut self, sql: Sql<'a>) {
+        self.statements.push(sql);
     }
 
     async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
-        fn bound<'q>(
-            sql: String,
-            values: impl Iterator<Item = Value<'q>>,
-        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for value in values {
-                query = match value {
-                    Value::Text(v) => query.bind(v),
-                    Value::Int(v) => query.bind(v),
-                };
-            }
-            query
-        }
-        match self.slots {
-            _ if self.statements.is_empty() => {}
-            Slots::Anonymous => {
-                let sql: Vec<&str> = self.statements.iter().map(|(s, _)| s.as_str()).collect();
-                bound(sql.join(";\n"), self.values.into_iter())
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            Slots::Numbered => {
-                let mut values = self.values.into_iter();
-                for (sql, n) in self.statements {
-                    bound(sql, values.by_ref().take(n))
-                        .execute(&mut *conn)
-                        .await?;
-                }
-            }
-        }
-        Ok(())
+        execute_all(conn, self.statements).await
     }
+}
+
+/// A text value (NULL for `None`), borrowed from the rows written.
+fn text(value: Option<&str>) -> Value<'_> {
+    Value::from(value)
+}
+
+/// An integer value (NULL for `None`).
+fn int(value: Option<i64>) -> Value<'static> {
+    Value::Int(value)
 }
 
 /// What a batch writes. Leads' history events keep the order given (their ids keep it).
@@ -238,11 +154,7 @@ pub struct Rows<'a> {
 
 /// Writes a batch's rows by one call: new leads, their history and notifications, then the
 /// members' counters, the accounts' routing seq and the rate-limit windows' hits.
-pub async fn write(conn: &mut Conn, rows: &Rows<'_>) -> sqlx::Result<()> {
-    write_with(conn, Slots::of(conn), rows).await
-}
-
-async fn write_with(conn: &mut Conn, slots: Slots, rows: &Rows<'_>) -> sqlx::Result<()> {
+pub async fn write(conn: &mut Conn, backend: Backend, rows: &Rows<'_>) -> sqlx::Result<()> {
     let search: Vec<String> = rows
         .leads
         .iter()
@@ -253,25 +165,24 @@ async fn write_with(conn: &mut Conn, slots: Slots, rows: &Rows<'_>) -> sqlx::Res
         .iter()
         .zip(search.iter().map(String::as_str))
         .collect();
-    let mut statements = Statements::new(slots);
+    let mut statements = Statements::new(backend);
     add_leads(&mut statements, &leads);
     add_events(&mut statements, rows.events);
     add_notifications(&mut statements, rows.notifications);
     add_to_members(&mut statements, rows.members);
     for &(account_id, next) in rows.next_seqs {
-        let sql = format!(
-            "UPDATE routing_settings SET next_seq = {} WHERE account_id = {}",
-            statements.slots.one(1),
-            statements.slots.one(2)
-        );
-        statements.push(sql, [Value::Int(Some(next)), Value::Text(Some(account_id))]);
+        let mut sql = Sql::multi_row(backend);
+        sql.push("UPDATE routing_settings SET next_seq = ")
+            .push_bind(next)
+            .push(" WHERE account_id = ")
+            .push_bind(account_id);
+        statements.push(sql);
     }
     add_hits(&mut statements, rows.hits);
     statements.run(conn).await
 }
 
 fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a str)]) {
-    use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "id",
         "account_id",
@@ -293,31 +204,30 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
         "routing_receipt",
     ];
     statements.add("leads", COLUMNS, rows, |(l, search)| {
-        vec![
-            Text(Some(&l.id)),
-            Text(Some(&l.account_id)),
-            Text(Some(&l.name)),
-            Text(l.email.as_deref()),
-            Text(l.phone.as_deref()),
-            Text(l.company.as_deref()),
-            Text(l.notes.as_deref()),
-            Text(Some(LeadStatus::Open.as_str())),
-            Text(Some(l.source.as_str())),
-            Text(l.owner_id.as_deref()),
-            Text(l.created_by.as_deref()),
-            Int(Some(l.created_at)),
-            Int(Some(l.created_at)),
-            Text(l.routing.as_ref().map(|r| r.strategy.as_str())),
-            Int(l.routing.as_ref().map(|r| r.seq)),
-            Text(l.routing.as_ref().map(|r| r.reason.as_str())),
-            Text(Some(search)),
-            Text(l.receipt.as_deref()),
+        [
+            text(Some(&l.id)),
+            text(Some(&l.account_id)),
+            text(Some(&l.name)),
+            text(l.email.as_deref()),
+            text(l.phone.as_deref()),
+            text(l.company.as_deref()),
+            text(l.notes.as_deref()),
+            text(Some(LeadStatus::Open.as_str())),
+            text(Some(l.source.as_str())),
+            text(l.owner_id.as_deref()),
+            text(l.created_by.as_deref()),
+            int(Some(l.created_at)),
+            int(Some(l.created_at)),
+            text(l.routing.as_ref().map(|r| r.strategy.as_str())),
+            int(l.routing.as_ref().map(|r| r.seq)),
+            text(l.routing.as_ref().map(|r| r.reason.as_str())),
+            text(Some(search)),
+            text(l.receipt.as_deref()),
         ]
     });
 }
 
 fn add_events<'a>(statements: &mut Statements<'a>, rows: &'a [EventRow]) {
-    use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "account_id",
         "lead_id",
@@ -328,20 +238,19 @@ fn add_events<'a>(statements: &mut Statements<'a>, rows: &'a [EventRow]) {
         "detail",
     ];
     statements.add("lead_events", COLUMNS, rows, |e| {
-        vec![
-            Text(Some(&e.account_id)),
-            Text(Some(&e.lead_id)),
-            Int(Some(e.at)),
-            Text(e.actor_id.as_deref()),
-            Text(Some(e.kind.as_str())),
-            Text(e.to_owner.as_deref()),
-            Text(Some(&e.detail)),
+        [
+            text(Some(&e.account_id)),
+            text(Some(&e.lead_id)),
+            int(Some(e.at)),
+            text(e.actor_id.as_deref()),
+            text(Some(e.kind.as_str())),
+            text(e.to_owner.as_deref()),
+            text(Some(&e.detail)),
         ]
     });
 }
 
 fn add_notifications<'a>(statements: &mut Statements<'a>, rows: &'a [NotificationRow]) {
-    use Value::{Int, Text};
     const COLUMNS: &[&str] = &[
         "id",
         "account_id",
@@ -352,14 +261,14 @@ fn add_notifications<'a>(statements: &mut Statements<'a>, rows: &'a [Notificatio
         "created_at",
     ];
     statements.add("notifications", COLUMNS, rows, |n| {
-        vec![
-            Text(Some(&n.id)),
-            Text(Some(&n.account_id)),
-            Text(Some(&n.user_id)),
-            Text(Some(n.kind.as_str())),
-            Text(Some(&n.lead_id)),
-            Text(Some(&n.text)),
-            Int(Some(n.created_at)),
+        [
+            text(Some(&n.id)),
+            text(Some(&n.account_id)),
+            text(Some(&n.user_id)),
+            text(Some(n.kind.as_str())),
+            text(Some(&n.lead_id)),
+            text(Some(&n.text)),
+            int(Some(n.created_at)),
         ]
     });
 }
@@ -367,7 +276,6 @@ fn add_notifications<'a>(statements: &mut Statements<'a>, rows: &'a [Notificatio
 /// Adds hits to rate-limit windows, creating the windows that have none yet. The windows
 /// are guarded by their account's routing lock, which the transaction holds.
 fn add_hits<'a>(statements: &mut Statements<'a>, hits: &'a [(&'a (String, String, i64), i64)]) {
-    use Value::{Int, Text};
     statements.add_then(
         "rate_limits",
         &["account_id", "bucket", "window_start", "hits"],
@@ -375,11 +283,11 @@ fn add_hits<'a>(statements: &mut Statements<'a>, hits: &'a [(&'a (String, String
         " ON CONFLICT (account_id, bucket, window_start) \
          DO UPDATE SET hits = rate_limits.hits + excluded.hits",
         |((account_id, bucket, window_start), added)| {
-            vec![
-                Text(Some(account_id)),
-                Text(Some(bucket)),
-                Int(Some(*window_start)),
-                Int(Some(*added)),
+            [
+                text(Some(account_id)),
+                text(Some(bucket)),
+                int(Some(*window_start)),
+                int(Some(*added)),
             ]
         },
     );
@@ -403,38 +311,41 @@ fn add_to_members<'a>(
     statements: &mut Statements<'a>,
     members: &'a [(&'a (String, String), &'a MemberDelta)],
 ) {
-    use Value::{Int, Text};
     const SET: &str = "UPDATE users SET open_leads = open_leads + ";
     let values = |((account_id, user_id), m): &'a (&'a (String, String), &'a MemberDelta)| {
         [
-            Text(Some(account_id.as_str())),
-            Text(Some(user_id.as_str())),
-            Int(Some(m.open)),
-            Int(Some(m.unread)),
-            Int(m.last_routed_seq),
+            text(Some(account_id.as_str())),
+            text(Some(user_id.as_str())),
+            int(Some(m.open)),
+            int(Some(m.unread)),
+            int(m.last_routed_seq),
         ]
     };
-    match statements.slots {
-        Slots::Anonymous => {
+    match statements.backend {
+        Backend::Sqlite => {
             for chunk in members.chunks(CHUNK) {
-                let sql = format!(
-                    "{SET}v.column3, unread_notifications = unread_notifications + v.column4, \
-                     last_routed_seq = COALESCE(v.column5, last_routed_seq) \
-                     FROM (VALUES {}) AS v \
-                     WHERE users.account_id = v.column1 AND users.id = v.column2",
-                    Slots::Anonymous.tuples(5, chunk.len())
-                );
-                statements.push(sql, chunk.iter().flat_map(values));
+                let mut sql = Sql::multi_row(Backend::Sqlite);
+                sql.push(SET)
+                    .push(
+                        "v.column3, unread_notifications = unread_notifications + v.column4, \
+                         last_routed_seq = COALESCE(v.column5, last_routed_seq) \
+                         FROM (VALUES ",
+                    )
+                    .values_rows(chunk.iter().map(values))
+                    .push(") AS v WHERE users.account_id = v.column1 AND users.id = v.column2");
+                statements.push(sql);
             }
         }
-        Slots::Numbered => {
+        Backend::Postgres => {
             for member in members {
-                let sql = format!(
-                    "{SET}$3, unread_notifications = unread_notifications + $4, \
-                     last_routed_seq = COALESCE($5, last_routed_seq) \
-                     WHERE account_id = $1 AND id = $2"
-                );
-                statements.push(sql, values(member));
+                let mut sql = Sql::new();
+                let [account, user, open, unread, seq] = values(member).map(|v| sql.bind(v));
+                sql.push(&format!(
+                    "{SET}{open}, unread_notifications = unread_notifications + {unread}, \
+                     last_routed_seq = COALESCE({seq}, last_routed_seq) \
+                     WHERE account_id = {account} AND id = {user}"
+                ));
+                statements.push(sql);
             }
         }
     }
@@ -457,16 +368,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn slots_are_anonymous_on_sqlite_and_numbered_on_postgres() {
-        assert_eq!(Slots::Anonymous.tuples(2, 2), "(?, ?), (?, ?)");
-        assert_eq!(Slots::Numbered.tuples(2, 3), "($1, $2), ($3, $4), ($5, $6)");
-        assert_eq!(Slots::Anonymous.tuples(3, 1), "(?, ?, ?)");
-        assert_eq!(Slots::Numbered.tuples(1, 3), "($1), ($2), ($3)");
-        assert_eq!(Slots::Numbered.tuples(7, 64).matches('$').count(), 448);
-        assert!(Slots::Numbered.tuples(7, 64).ends_with("$448)"));
-    }
-
     #[tokio::test]
     async fn inserts_of_more_rows_than_a_chunk_into_two_tables_are_written_whole() {
         let (_dir, db) = super::super::temp_sqlite().await;
@@ -476,19 +377,19 @@ mod tests {
             .await
             .unwrap();
         let rows: Vec<i64> = (0..(CHUNK as i64 * 2 + 5)).collect();
-        for slots in [Slots::Anonymous, Slots::Numbered] {
-            if matches!(slots, Slots::Numbered) {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            if backend == Backend::Postgres {
                 // SQLite reads `$n` too: the PostgreSQL path, one statement at a time.
                 sqlx::query("DELETE FROM t; DELETE FROM u")
                     .execute(&mut *conn)
                     .await
                     .unwrap();
             }
-            let mut inserts = Statements::new(slots);
+            let mut inserts = Statements::new(backend);
             inserts.add("t", &["a", "b"], &rows, |n| {
-                vec![Value::Text(Some("x")), Value::Int(Some(*n))]
+                [text(Some("x")), int(Some(*n))]
             });
-            inserts.add("u", &["c"], &rows[..3], |n| vec![Value::Int(Some(-n))]);
+            inserts.add("u", &["c"], &rows[..3], |n| [int(Some(-n))]);
             inserts.run(&mut conn).await.unwrap();
             let t: Vec<(String, i64)> = sqlx::query_as("SELECT a, b FROM t ORDER BY rowid")
                 .fetch_all(&mut *conn)
@@ -513,7 +414,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn counters_and_routing_seqs_are_written_on_both_slot_kinds() {
+    async fn counters_and_routing_seqs_are_written_on_both_backends() {
         let (_dir, db) = super::super::temp_sqlite().await;
         let mut conn = db.conn().await.unwrap();
         sqlx::query(
@@ -544,7 +445,7 @@ mod tests {
             },
         ];
         let members: Vec<_> = keys.iter().zip(&deltas).collect();
-        for slots in [Slots::Anonymous, Slots::Numbered] {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
             // SQLite reads `$n` too: the PostgreSQL path, one statement at a time.
             sqlx::query(
                 "DELETE FROM users; DELETE FROM routing_settings; \
@@ -560,7 +461,7 @@ mod tests {
                 next_seqs: &[("a", 10)],
                 ..Rows::default()
             };
-            write_with(&mut conn, slots, &rows).await.unwrap();
+            write(&mut conn, backend, &rows).await.unwrap();
             let users: Vec<(String, String, i64, i64, Option<i64>)> =
                 sqlx::query_as("SELECT * FROM users ORDER BY account_id, id")
                     .fetch_all(&mut *conn)
@@ -588,7 +489,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn window_hits_add_to_stored_windows_and_create_new_ones_on_both_slot_kinds() {
+    async fn window_hits_add_to_stored_windows_and_create_new_ones_on_both_backends() {
         let (_dir, db) = super::super::temp_sqlite().await;
         let mut conn = db.conn().await.unwrap();
         sqlx::query(
@@ -606,7 +507,7 @@ mod tests {
             window("b", "key", 120),
         ];
         let hits: Vec<_> = windows.iter().zip([3, 5, 1]).collect();
-        for slots in [Slots::Anonymous, Slots::Numbered] {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
             sqlx::query(
                 "DELETE FROM rate_limits; INSERT INTO rate_limits VALUES \
                  ('a', 'key', 60, 10), ('a', 'key', 0, 7)",
@@ -618,7 +519,7 @@ mod tests {
                 hits: &hits,
                 ..Rows::default()
             };
-            write_with(&mut conn, slots, &rows).await.unwrap();
+            write(&mut conn, backend, &rows).await.unwrap();
             let stored: Vec<(String, String, i64, i64)> = sqlx::query_as(
                 "SELECT * FROM rate_limits ORDER BY account_id, bucket, window_start",
             )

@@ -1,10 +1,10 @@
 //! The website form's key and settings, idempotency keys and rate-limit windows of the
 //! public endpoints.
 
-use sqlx::AssertSqlSafe;
 use sqlx::Row;
 
 use super::Conn;
+use super::sql::Sql;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebsiteForm {
@@ -172,17 +172,15 @@ pub async fn window_hits(
     window_start: i64,
     buckets: &[&str],
 ) -> sqlx::Result<Vec<(String, i64)>> {
-    let slots: Vec<String> = (0..buckets.len()).map(|i| format!("${}", i + 3)).collect();
-    let sql = format!(
-        "SELECT bucket, hits FROM rate_limits WHERE account_id = $1 AND window_start = $2 \
-         AND bucket IN ({})",
-        slots.join(", ")
-    );
-    let mut query = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(account_id)
-        .bind(window_start);
-    for bucket in buckets {
-        query = query.bind(*bucket);
-    }
-    query.fetch_all(conn).await
+    let mut sql = Sql::new();
+    sql.push("SELECT bucket, hits FROM rate_limits WHERE account_id = ")
+        .push_bind(account_id)
+        .push(" AND window_start = ")
+        .push_bind(window_start)
+        .push(" AND bucket IN ")
+        .in_list(buckets.iter().copied());
+    let rows = sql.query().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("bucket")?, r.try_get("hits")?)))
+        .collect()
 }

@@ -6,10 +6,11 @@
 
 use leadroute::domain::lead::{LeadSource, LeadStatus};
 use leadroute::store::Backend;
-use leadroute::store::leads::{
-    ListFilter, ListPlan, OwnerFilter, PROBE_EDGE_SQL, PROBE_ROWS, bound, list_sql,
+use leadroute::store::leads::list::{
+    ListFilter, ListPlan, OwnerFilter, PROBE_EDGE_SQL, PROBE_ROWS, list_sql,
 };
-use leadroute::store::search::{COMMONNESS_SAMPLE, Trigrams, commonness_sql};
+use leadroute::store::leads::search::{COMMONNESS_SAMPLE, Trigrams, commonness_sql};
+use leadroute::store::sql::bound;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
 

@@ -31,6 +31,7 @@ mod routing_page;
 mod server;
 mod signup_limits;
 mod soak;
+mod sql;
 mod team;
 mod web;
 mod website;

@@ -279,8 +279,8 @@ impl Batch {
     /// Writes the leads planned so far with their history and notifications, in the
     /// caller's transaction, so a batch still taking leads can write as it goes. The
     /// counters, routing state and keys wait for [`Batch::write`].
-    pub(crate) async fn write_leads(&mut self, tx: &mut Conn) -> Result<()> {
-        intake::write(tx, &self.planned()).await?;
+    pub(crate) async fn write_leads(&mut self, db: &Db, tx: &mut Conn) -> Result<()> {
+        intake::write(tx, db.backend, &self.planned()).await?;
         self.leads.clear();
         self.events.clear();
         self.notifications.clear();
@@ -298,7 +298,7 @@ impl Batch {
 
     /// Writes everything planned, in the caller's transaction: the rest of the leads, the
     /// members' counters, the routing seqs and the rate-limit hits go by one call.
-    pub(crate) async fn write(self, tx: &mut Conn) -> Result<()> {
+    pub(crate) async fn write(self, db: &Db, tx: &mut Conn) -> Result<()> {
         // In (account, member) order, so two transactions never wait on each other's rows.
         let members: Vec<_> = self.members.iter().collect();
         let next_seqs: Vec<(&str, i64)> = self
@@ -313,7 +313,7 @@ impl Batch {
             hits: &hits,
             ..self.planned()
         };
-        intake::write(tx, &rows).await?;
+        intake::write(tx, db.backend, &rows).await?;
         for ((account_id, key), (lead_id, hash)) in &self.keys {
             website::remember_key(tx, account_id, key, lead_id, hash, self.now).await?;
         }
@@ -333,7 +333,7 @@ pub(crate) async fn insert_new(
 ) -> Result<(Lead, Option<Receipt>)> {
     let mut batch = Batch::new(now);
     let (id, receipt) = batch.add(db, tx, account_id, creator, new, owner).await?;
-    batch.write(tx).await?;
+    batch.write(db, tx).await?;
     let lead = leads::get(tx, account_id, &id)
         .await?
         .ok_or(Error::NotFound)?;

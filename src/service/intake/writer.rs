@@ -219,7 +219,7 @@ async fn store_batch(
             }
         }
         if batch.unwritten() >= WRITE_AHEAD {
-            batch.write_leads(&mut tx).await?;
+            batch.write_leads(db, &mut tx).await?;
         }
         // Requests arriving right now are worth a few turns of the scheduler: while more
         // keep coming, they join before the batch pays for a commit. (Closing at once split
@@ -240,7 +240,7 @@ async fn store_batch(
         }
         quiet = if arrived { 0 } else { quiet + 1 };
     }
-    batch.write(&mut tx).await?;
+    batch.write(db, &mut tx).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

@@ -1,12 +1,12 @@
 //! The trigram index behind a search (`q`) on SQLite: which of q's trigrams a search asks
-//! leads_search for, and how it tells a rare trigram from a common one. `store::leads`
+//! leads_search for, and how it tells a rare trigram from a common one. `leads::list`
 //! builds the statements; the LIKE there decides what matches, so everything here only
 //! narrows (and any choice returns the same page).
 
 use sqlx::Row;
 
-use super::Conn;
-use super::leads::{Arg, bound};
+use crate::store::Conn;
+use crate::store::sql::{Sql, Value, bound};
 
 /// How many of q's trigrams a search on SQLite reads from the index. Each one read costs
 /// its whole list of leads (FTS5 cannot skip through them here), so a few rare ones are
@@ -70,28 +70,28 @@ pub const COMMONNESS_SAMPLE: i64 = 64;
 /// plus the millisecond of its `COMMONNESS_SAMPLE`-th newest entry, so a trigram whose
 /// newest entries reach further back is rarer. What a search costs is the length of the
 /// lists it reads, across all accounts, and this is a cheap look at their newest end.
-pub fn commonness_sql(q: &str) -> (String, Vec<Arg>) {
-    let mut args = Vec::new();
+pub fn commonness_sql(q: &str) -> (String, Vec<Value<'static>>) {
+    let mut sql = Sql::new();
     let measures: Vec<String> = trigrams(q)
         .take(MEASURED_TRIGRAMS)
         .map(|t| {
-            args.push(Arg::Text(format!("\"{}\"", t.replace('"', "\"\""))));
-            let n = args.len();
+            let term = sql.bind(format!("\"{}\"", t.replace('"', "\"\"")));
             format!(
                 "(SELECT CASE WHEN count(*) < {COMMONNESS_SAMPLE} THEN count(*) \
                  ELSE {COMMONNESS_SAMPLE} + (min(f.rowid) >> 21) END \
-                 FROM (SELECT rowid FROM leads_search WHERE leads_search MATCH ${n} \
+                 FROM (SELECT rowid FROM leads_search WHERE leads_search MATCH {term} \
                  ORDER BY rowid DESC LIMIT {COMMONNESS_SAMPLE}) f)"
             )
         })
         .collect();
-    let sql = if measures.is_empty() {
-        "SELECT ''".to_owned()
+    if measures.is_empty() {
+        sql.push("SELECT ''");
     } else {
         // Text even for one trigram, whose measure alone is a number.
-        format!("SELECT '' || {}", measures.join(" || ',' || "))
-    };
-    (sql, args)
+        sql.push("SELECT '' || ")
+            .push(&measures.join(" || ',' || "));
+    }
+    sql.into_parts()
 }
 
 /// Runs `commonness_sql`: one number per measured trigram of q, in q's order.
