@@ -172,6 +172,10 @@ pub async fn window_hits(
     window_start: i64,
     buckets: &[&str],
 ) -> sqlx::Result<Vec<(String, i64)>> {
+    // `IN ()` is not SQL PostgreSQL accepts, and there is nothing to read anyway.
+    if buckets.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sql = Sql::new();
     sql.push("SELECT bucket, hits FROM rate_limits WHERE account_id = ")
         .push_bind(account_id)
