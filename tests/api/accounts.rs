@@ -192,6 +192,7 @@ async fn login_limit(backend: &'static str) {
         return;
     };
     app.signup("Acme", "o@acme.io").await;
+    crate::helpers::one_window_for(std::time::Duration::from_secs(20)).await;
     let attempt = |password: &'static str| {
         app.post(
             "/api/v1/login",

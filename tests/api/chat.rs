@@ -312,6 +312,7 @@ async fn turns_share_the_public_rate_limit(backend: &'static str) {
         return;
     };
     let owner = app.signup("Acme", "o@acme.io").await;
+    crate::helpers::one_window_for(std::time::Duration::from_secs(20)).await;
     let key = app.form_key(&owner).await;
     let r = say(&app, &key, None, "Hi, we need a quote").await;
     r.expect(200);

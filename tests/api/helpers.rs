@@ -463,3 +463,17 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// Rate limits count in fixed one-minute windows of the real clock: a test of one waits,
+/// when fewer than `needed` seconds are left in this minute, for the next to begin, so all
+/// its hits fall in one window.
+pub async fn one_window_for(needed: std::time::Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into = std::time::Duration::from_millis(u64::try_from(now.as_millis() % 60_000).unwrap());
+    let left = std::time::Duration::from_secs(60) - into;
+    if left < needed {
+        tokio::time::sleep(left + std::time::Duration::from_millis(50)).await;
+    }
+}

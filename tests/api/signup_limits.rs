@@ -53,19 +53,6 @@ async fn invite_from(app: &TestApp, address: &str, inviter: &Member, email: &str
     app.send(request).await
 }
 
-/// Waits for the next minute's window when fewer than `needed` seconds are left in this
-/// one, so a test's hits all fall in one fixed window (the limits reset each minute).
-async fn one_window_for(needed: Duration) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let into = Duration::from_millis(u64::try_from(now.as_millis() % 60_000).unwrap());
-    let left = Duration::from_secs(60) - into;
-    if left < needed {
-        tokio::time::sleep(left + Duration::from_millis(50)).await;
-    }
-}
-
 async fn account_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
         .fetch_one(&app.db.pool)
@@ -110,7 +97,7 @@ async fn signups_and_invitations_share_a_limit_per_address(backend: &'static str
     let Some(app) = TestApp::with_config(backend, |c| c.signup_rate_limit = 3).await else {
         return;
     };
-    one_window_for(Duration::from_secs(20)).await;
+    crate::helpers::one_window_for(Duration::from_secs(20)).await;
     let a = "10.0.0.1";
     signup_from(&app, a, "a1@acme.io").await.expect(201);
     let no_password = json!({"account_name": "Acme", "name": "Olivia", "email": "a2@acme.io"});
@@ -176,7 +163,7 @@ async fn the_pages_are_limited_too(backend: &'static str) {
     let Some(app) = TestApp::with_config(backend, |c| c.signup_rate_limit = 3).await else {
         return;
     };
-    one_window_for(Duration::from_secs(20)).await;
+    crate::helpers::one_window_for(Duration::from_secs(20)).await;
     // Requests without a peer address (in-process) share one bucket.
     let mut browser = Browser::new(&app);
     assert_eq!(browser.sign_up("o@acme.io").await.status, 303);
@@ -310,7 +297,7 @@ async fn failures_from_one_address_do_not_lock_out_another(backend: &'static str
     };
     app.signup("Acme", "victim@acme.io").await;
     app.signup("Other", "other@other.io").await;
-    one_window_for(Duration::from_secs(30)).await;
+    crate::helpers::one_window_for(Duration::from_secs(30)).await;
     let attacker = "10.0.0.66";
     for i in 0..20 {
         let r = login_from(&app, attacker, "victim@acme.io", &format!("guess-{i}")).await;
@@ -357,7 +344,7 @@ async fn successful_sign_ins_do_not_use_the_budget(backend: &'static str) {
         return;
     };
     app.signup("Acme", "o@acme.io").await;
-    one_window_for(Duration::from_secs(30)).await;
+    crate::helpers::one_window_for(Duration::from_secs(30)).await;
     let office = "10.0.0.7";
     for _ in 0..15 {
         login_from(&app, office, "o@acme.io", "correct-horse-battery-42")

@@ -724,6 +724,7 @@ async fn rate_limit(backend: &'static str) {
         return;
     };
     let owner = app.signup("Acme", "o@acme.io").await;
+    crate::helpers::one_window_for(std::time::Duration::from_secs(20)).await;
     let key = app.form_key(&owner).await;
     for i in 0..3 {
         let r = post_json(
