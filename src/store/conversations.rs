@@ -100,26 +100,11 @@ pub async fn update(conn: &mut Conn, c: &Conversation, now: i64) -> sqlx::Result
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
     use super::TRANSCRIPT_OF_LEAD_SQL;
 
     #[tokio::test]
     async fn a_leads_conversation_is_found_by_index() {
-        let (_dir, db) = crate::store::temp_sqlite().await;
-        db.migrate().await.unwrap();
-        let mut conn = db.conn().await.unwrap();
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {TRANSCRIPT_OF_LEAD_SQL}"
-        )))
-        .bind("a")
-        .bind("l")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>("detail"))
-        .collect();
+        let plan = crate::store::sqlite_plan(TRANSCRIPT_OF_LEAD_SQL).await;
         assert!(
             plan[0].starts_with(
                 "SEARCH conversations USING INDEX conversations_lead (account_id=? AND lead_id=?)"

@@ -300,6 +300,25 @@ pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Db) {
     (dir, db)
 }
 
+/// SQLite's plan for `sql` with its two text parameters (account, then a row's id), one
+/// line per step: the store's tests prove a query walks the index it was written for.
+#[cfg(test)]
+pub(crate) async fn sqlite_plan(sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    let (_dir, db) = temp_sqlite().await;
+    db.migrate().await.unwrap();
+    let mut conn = db.conn().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+        .bind("a")
+        .bind("l")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use sqlx::AssertSqlSafe;

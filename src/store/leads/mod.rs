@@ -278,28 +278,13 @@ pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::R
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
     use super::EVENTS_SQL;
 
     /// A lead's history is found through its lead (and sorted, a handful of rows), never by
     /// walking the account's events in id order.
     #[tokio::test]
     async fn a_leads_history_reads_its_own_events() {
-        let (_dir, db) = crate::store::temp_sqlite().await;
-        db.migrate().await.unwrap();
-        let mut conn = db.conn().await.unwrap();
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {EVENTS_SQL}"
-        )))
-        .bind("a")
-        .bind("l")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>("detail"))
-        .collect();
+        let plan = crate::store::sqlite_plan(EVENTS_SQL).await;
         assert!(
             plan[0].starts_with(
                 "SEARCH e USING INDEX lead_events_lead_kind (account_id=? AND lead_id=?)"
