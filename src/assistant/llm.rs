@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::extract::{Asked, own_words};
 use super::{Assistant, BoxFuture, Context, Reply, Speaker, guided};
-use crate::domain::lead::{LeadFields, LeadInput};
+use crate::domain::lead::{LeadChanges, LeadInput};
 use crate::domain::validate::{EmailAddress, FieldErrors};
 
 const TOOL: &str = "create_lead";
@@ -464,7 +464,7 @@ fn parse_create_lead(arguments: &str) -> Result<LeadArgs, BadCall> {
         notes: string(&args, "summary", &mut errors),
     };
     // The same rules as `service::website::validate`, the public form's.
-    let fields = LeadFields::parse(&input, true, &mut errors);
+    let fields = LeadChanges::parse(&input, true, &mut errors);
     let email = string(&args, "email", &mut errors);
     let email = errors.check(
         "email",

@@ -21,6 +21,20 @@ closed_set! {
     }
 }
 
+impl LeadChanges {
+    /// The new lead these changes describe, when they name it (creation requires a name).
+    pub fn into_new(self, source: LeadSource) -> Option<NewLead> {
+        Some(NewLead {
+            name: self.name?,
+            email: self.email.flatten(),
+            phone: self.phone.flatten(),
+            company: self.company.flatten(),
+            notes: self.notes.flatten(),
+            source,
+        })
+    }
+}
+
 /// A lead counts towards its owner's workload while it has an owner and is `open`.
 pub fn is_open(owner: Option<&str>, status: LeadStatus) -> bool {
     owner.is_some() && status == LeadStatus::Open
@@ -30,9 +44,22 @@ pub const PHONE_MAX: usize = 50;
 pub const COMPANY_MAX: usize = 200;
 pub const NOTES_MAX: usize = 10_000;
 
-/// The editable fields of a lead, validated. `None` means "not given".
+/// A new lead's fields, validated: made from parsed input by [`LeadChanges::into_new`] (a
+/// channel may add what it checks itself, such as the website form's required email),
+/// never by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLead {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub notes: Option<String>,
+    pub source: LeadSource,
+}
+
+/// What an edit changes, validated: `None` keeps a field, `Some(None)` clears an optional one.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct LeadFields {
+pub struct LeadChanges {
     pub name: Option<String>,
     pub email: Option<Option<String>>,
     pub phone: Option<Option<String>>,
@@ -50,9 +77,9 @@ pub struct LeadInput {
     pub notes: Option<String>,
 }
 
-impl LeadFields {
+impl LeadChanges {
     /// Validates input; with `require_name`, a missing name is an error (creation).
-    pub fn parse(input: &LeadInput, require_name: bool, errors: &mut FieldErrors) -> LeadFields {
+    pub fn parse(input: &LeadInput, require_name: bool, errors: &mut FieldErrors) -> LeadChanges {
         let name = match (&input.name, require_name) {
             (None, false) => None,
             (raw, _) => errors.check(
@@ -98,7 +125,7 @@ impl LeadFields {
                 Some(text.to_owned())
             })
         };
-        LeadFields {
+        LeadChanges {
             name,
             email,
             phone: optional(input.phone.as_ref(), "phone", PHONE_MAX, false, errors),
@@ -118,9 +145,9 @@ impl LeadFields {
 mod tests {
     use super::*;
 
-    fn parse(input: LeadInput, require_name: bool) -> (LeadFields, FieldErrors) {
+    fn parse(input: LeadInput, require_name: bool) -> (LeadChanges, FieldErrors) {
         let mut errors = FieldErrors::default();
-        let fields = LeadFields::parse(&input, require_name, &mut errors);
+        let fields = LeadChanges::parse(&input, require_name, &mut errors);
         (fields, errors)
     }
 

@@ -366,7 +366,7 @@ mod hostile {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::lead::{LeadFields, LeadInput};
+    use crate::domain::lead::{LeadChanges, LeadInput};
 
     proptest! {
         /// Whatever arrives, validation answers (never panics) and what it accepts is
@@ -394,7 +394,7 @@ mod hostile {
                 notes: Some(raw.clone()),
             };
             let mut errors = FieldErrors::default();
-            let _ = LeadFields::parse(&input, true, &mut errors);
+            let _ = LeadChanges::parse(&input, true, &mut errors);
         }
     }
 }

@@ -8,7 +8,7 @@ use super::rate_limit;
 use super::secrets;
 use super::website::{self, Submission};
 use crate::assistant::{self, Assistant, Context, Details, Line, Speaker, extract};
-use crate::domain::lead::{LeadSource, NOTES_MAX};
+use crate::domain::lead::{LeadSource, NOTES_MAX, NewLead};
 use crate::domain::permissions::{self, Action};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
@@ -231,7 +231,7 @@ pub async fn lead_transcript(db: &Db, actor: &Actor, lead_id: &str) -> Result<Ve
 
 /// The lead a conversation produces: the details, checked like a website form, with the
 /// transcript as its notes.
-fn lead_from(details: &Details, transcript: &[Line]) -> Result<super::intake::ValidLead> {
+fn lead_from(details: &Details, transcript: &[Line]) -> Result<NewLead> {
     let submission = Submission {
         name: details.name.clone(),
         email: details.email.clone(),

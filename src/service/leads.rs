@@ -6,8 +6,8 @@ use crate::domain::{HistoryKind, NotificationKind};
 use serde_json::json;
 
 use super::Actor;
-use super::intake::{ValidLead, insert_new};
-use crate::domain::lead::{self, LeadFields, LeadInput, LeadSource, LeadStatus};
+use super::intake::insert_new;
+use crate::domain::lead::{self, LeadChanges, LeadInput, LeadSource, LeadStatus};
 use crate::domain::permissions::{self, Action, OwnerPick};
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ pub async fn create(db: &Db, actor: &Actor, input: CreateLead) -> Result<Lead> {
     };
     permissions::check(actor.user.role, Action::CreateLead(pick))?;
     let mut errors = FieldErrors::default();
-    let fields = LeadFields::parse(&input.fields, true, &mut errors);
+    let fields = LeadChanges::parse(&input.fields, true, &mut errors);
     let source = match input.source.as_deref().map(str::trim) {
         None | Some("") => Some(LeadSource::Team),
         Some("website") => {
@@ -59,17 +59,8 @@ pub async fn create(db: &Db, actor: &Actor, input: CreateLead) -> Result<Lead> {
         None => None,
     };
     Error::check_fields(errors)?;
-    let (Some(name), Some(source)) = (fields.name, source) else {
+    let Some(lead) = source.and_then(|source| fields.into_new(source)) else {
         return Err(Error::bad_request("invalid lead"));
-    };
-    let flat = |v: Option<Option<String>>| v.flatten();
-    let lead = ValidLead {
-        name,
-        email: flat(fields.email),
-        phone: flat(fields.phone),
-        company: flat(fields.company),
-        notes: flat(fields.notes),
-        source,
     };
     let (lead, _) = insert_new(
         db,
@@ -216,7 +207,7 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
     let own = lead.owner_id() == Some(actor.user.id.as_str());
     permissions::check(actor.user.role, Action::EditLead { own })?;
     let mut errors = FieldErrors::default();
-    let fields = LeadFields::parse(&change.fields, false, &mut errors);
+    let fields = LeadChanges::parse(&change.fields, false, &mut errors);
     let status =
         nonempty(&change.status).and_then(|s| errors.check("status", LeadStatus::parse_field(s)));
     if change

@@ -4,9 +4,9 @@
 use crate::domain::AuditAction;
 use serde_json::json;
 
-use super::intake::{Batch, ValidLead};
+use super::intake::Batch;
 use super::{Actor, secrets};
-use crate::domain::lead::{LeadFields, LeadInput, LeadSource};
+use crate::domain::lead::{LeadChanges, LeadInput, LeadSource, NewLead};
 use crate::domain::permissions::{self, Action};
 use crate::domain::validate::{EmailAddress, FieldErrors};
 use crate::error::{Error, Result};
@@ -221,7 +221,7 @@ pub struct Caller<'a> {
 }
 
 /// Validates a website submission into a new lead's fields (422 with every field's reason).
-pub fn validate(sub: &Submission) -> Result<ValidLead> {
+pub fn validate(sub: &Submission) -> Result<NewLead> {
     let mut errors = FieldErrors::default();
     let input = LeadInput {
         name: sub.name.clone(),
@@ -230,7 +230,7 @@ pub fn validate(sub: &Submission) -> Result<ValidLead> {
         company: sub.company.clone(),
         notes: sub.message.clone(),
     };
-    let fields = LeadFields::parse(&input, true, &mut errors);
+    let fields = LeadChanges::parse(&input, true, &mut errors);
     let email = errors.check(
         "email",
         EmailAddress::parse(sub.email.as_deref().unwrap_or_default()),
@@ -249,14 +249,11 @@ pub fn validate(sub: &Submission) -> Result<ValidLead> {
         errors.add("message", why);
     }
     Error::check_fields(errors)?;
-    Ok(ValidLead {
-        name: fields.name.unwrap_or_default(),
-        email: email.map(EmailAddress::into_string),
-        phone: fields.phone.flatten(),
-        company: fields.company.flatten(),
-        notes: fields.notes.flatten(),
-        source: LeadSource::Website,
-    })
+    let mut lead = fields
+        .into_new(LeadSource::Website)
+        .ok_or_else(|| Error::field("name", "is required"))?;
+    lead.email = email.map(EmailAddress::into_string);
+    Ok(lead)
 }
 
 /// A website submission that passed every check that needs no transaction. Its key is
@@ -264,7 +261,7 @@ pub fn validate(sub: &Submission) -> Result<ValidLead> {
 #[derive(Debug, Clone)]
 pub struct Accepted {
     pub form_key: String,
-    pub lead: ValidLead,
+    pub lead: NewLead,
     pub address: String,
     pub idempotency_key: Option<String>,
     pub rate_limit: u32,
@@ -352,7 +349,7 @@ const KEY_REUSED: &str = "was already used with a different request";
 
 /// What a retry must repeat to get the first lead back: the validated fields, so the same
 /// submission sent as JSON or as a form (or with other spacing) is the same request.
-fn request_hash(lead: &ValidLead) -> String {
+fn request_hash(lead: &NewLead) -> String {
     let fields = json!([lead.name, lead.email, lead.phone, lead.company, lead.notes]);
     secrets::token_hash(&fields.to_string())
 }

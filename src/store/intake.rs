@@ -3,12 +3,12 @@
 //! and the routing seq go with them.
 
 use crate::domain::lead::LeadStatus;
+use crate::domain::lead::NewLead;
 use crate::domain::{HistoryKind, NotificationKind};
 
 use super::leads::{Routing, search_text};
 use super::sql::{Sql, Value, execute_all};
 use super::{Backend, Conn};
-use crate::domain::lead::LeadSource;
 
 /// The most rows one statement takes. A batch is cut into chunks of 64, 32, .., 1 rows
 /// (its binary digits), so each table has a handful of statement shapes that stay prepared
@@ -31,12 +31,7 @@ fn chunk_sizes(mut rows: usize) -> impl Iterator<Item = usize> {
 pub struct LeadRow {
     pub id: String,
     pub account_id: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub notes: Option<String>,
-    pub source: LeadSource,
+    pub lead: NewLead,
     pub owner_id: Option<String>,
     pub created_by: Option<String>,
     pub routing: Option<Routing>,
@@ -158,7 +153,13 @@ pub async fn write(conn: &mut Conn, backend: Backend, rows: &Rows<'_>) -> sqlx::
     let search: Vec<String> = rows
         .leads
         .iter()
-        .map(|l| search_text(&l.name, l.email.as_deref(), l.company.as_deref()))
+        .map(|l| {
+            search_text(
+                &l.lead.name,
+                l.lead.email.as_deref(),
+                l.lead.company.as_deref(),
+            )
+        })
         .collect();
     let leads: Vec<(&LeadRow, &str)> = rows
         .leads
@@ -207,13 +208,13 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
         [
             text(Some(&l.id)),
             text(Some(&l.account_id)),
-            text(Some(&l.name)),
-            text(l.email.as_deref()),
-            text(l.phone.as_deref()),
-            text(l.company.as_deref()),
-            text(l.notes.as_deref()),
+            text(Some(&l.lead.name)),
+            text(l.lead.email.as_deref()),
+            text(l.lead.phone.as_deref()),
+            text(l.lead.company.as_deref()),
+            text(l.lead.notes.as_deref()),
             text(Some(LeadStatus::Open.as_str())),
-            text(Some(l.source.as_str())),
+            text(Some(l.lead.source.as_str())),
             text(l.owner_id.as_deref()),
             text(l.created_by.as_deref()),
             int(Some(l.created_at)),

@@ -6,6 +6,7 @@
 
 pub mod writer;
 
+use crate::domain::lead::NewLead;
 use crate::domain::{HistoryKind, NotificationKind};
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,17 +20,6 @@ use crate::store::intake::{self, EventRow, LeadRow, MemberDelta, NotificationRow
 use crate::store::leads::{self, Lead, Routing};
 use crate::store::users::User;
 use crate::store::{Conn, Db, website};
-
-/// A new lead's validated fields.
-#[derive(Debug, Clone)]
-pub struct ValidLead {
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub notes: Option<String>,
-    pub source: LeadSource,
-}
 
 /// New leads of one transaction, not yet written.
 pub(crate) struct Batch {
@@ -132,7 +122,7 @@ impl Batch {
         tx: &mut Conn,
         account_id: &str,
         creator: Option<&User>,
-        new: ValidLead,
+        new: NewLead,
         owner: Option<User>,
     ) -> Result<(String, Option<Receipt>)> {
         let router = self.router(db, tx, account_id).await?;
@@ -227,12 +217,7 @@ impl Batch {
         self.leads.push(LeadRow {
             id: id.clone(),
             account_id: account_id.to_owned(),
-            name: new.name,
-            email: new.email,
-            phone: new.phone,
-            company: new.company,
-            notes: new.notes,
-            source: new.source,
+            lead: new,
             owner_id,
             created_by: creator.map(|u| u.id.clone()),
             routing: receipt.as_ref().map(|r| Routing {
@@ -327,7 +312,7 @@ pub(crate) async fn insert_new(
     tx: &mut Conn,
     account_id: &str,
     creator: Option<&User>,
-    new: ValidLead,
+    new: NewLead,
     owner: Option<User>,
     now: i64,
 ) -> Result<(Lead, Option<Receipt>)> {
