@@ -106,11 +106,12 @@ pub struct Config {
     pub login_rate_limit: u32,
 
     /// Sign-ups and invitations per minute per client address (together); 0 turns the
-    /// limit off.
+    /// limit off. The default matches the public endpoints': it stops a flood (new
+    /// passwords are also hashed in a bounded lane) and never a team setting itself up.
     #[arg(
         long,
         env = "LEADROUTE_SIGNUP_RATE_LIMIT",
-        default_value_t = 60,
+        default_value_t = 120,
         global = true
     )]
     pub signup_rate_limit: u32,
@@ -126,7 +127,7 @@ impl Config {
             allowed_hosts: Vec::new(),
             public_rate_limit: 120,
             login_rate_limit: 10,
-            signup_rate_limit: 60,
+            signup_rate_limit: 120,
             assistant_url: None,
             assistant_model: None,
             assistant_api_key: None,
@@ -191,10 +192,10 @@ mod tests {
     }
 
     #[test]
-    fn the_signup_limit_defaults_to_60_and_can_be_turned_off() {
+    fn the_signup_limit_defaults_to_120_and_can_be_turned_off() {
         let cli = Cli::try_parse_from(["leadroute"]).unwrap();
-        assert_eq!(cli.config.signup_rate_limit, 60);
-        assert_eq!(Config::for_database("sqlite://x.db").signup_rate_limit, 60);
+        assert_eq!(cli.config.signup_rate_limit, 120);
+        assert_eq!(Config::for_database("sqlite://x.db").signup_rate_limit, 120);
         let cli = Cli::try_parse_from(["leadroute", "--signup-rate-limit", "0"]).unwrap();
         assert_eq!(cli.config.signup_rate_limit, 0);
     }

@@ -37,7 +37,7 @@ struct Answers {
 pub async fn run(config: &Config, report: &mut Report) -> Result<()> {
     let mut raw = serde_json::Map::new();
     let mut quiet_p95 = None;
-    for (limit, label, hashing) in [("0", "limit off", true), ("60", "default limit", false)] {
+    for (limit, label, hashing) in [("0", "limit off", true), ("120", "default limit", false)] {
         let url = config.sqlite_url(&format!("signup-{limit}"));
         let env = [("LEADROUTE_SIGNUP_RATE_LIMIT", limit)];
         let server = Server::start(&config.server, &url, &env)?;
