@@ -72,6 +72,26 @@ async fn links_use_only_allowed_hosts(backend: &'static str) {
         "{accept_url}"
     );
     assert!(form_url.starts_with("http://EVIL.example/f/"), "{form_url}");
+
+    // Listening on every interface: loopback names on its port are its own, and a refused
+    // Host falls back to a loopback address, never to 0.0.0.0.
+    let Some(everywhere) = TestApp::with_config(backend, |config| {
+        config.listen = "0.0.0.0:8080".parse().unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    let (accept_url, _) = links_for(&everywhere, "evil.example").await;
+    assert!(
+        accept_url.starts_with("http://127.0.0.1:8080/invitations/"),
+        "{accept_url}"
+    );
+    let (accept_url, _) = links_for(&everywhere, "localhost:8080").await;
+    assert!(
+        accept_url.starts_with("http://localhost:8080/invitations/"),
+        "{accept_url}"
+    );
 }
 
 /// A real server on loopback: its own address and `localhost` on its port are fine.

@@ -167,7 +167,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|host| host_allowed(&state.config, host))
-        .map_or_else(|| state.config.listen.to_string(), str::to_owned);
+        .map_or_else(|| listen_host(&state.config), str::to_owned);
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -176,12 +176,25 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-/// May links be built from this Host? Only the listen address (and, on loopback, its
-/// `localhost` and `127.0.0.1` names) or one the operator allowed: otherwise anyone could
-/// get invitation and reset links pointing at their own site by sending a Host header.
+/// The host links fall back to: the listen address, or this machine's loopback address
+/// when listening on every interface (`0.0.0.0` is no address to hand out).
+fn listen_host(config: &crate::config::Config) -> String {
+    let listen = config.listen;
+    if listen.ip().is_unspecified() {
+        format!("127.0.0.1:{}", listen.port())
+    } else {
+        listen.to_string()
+    }
+}
+
+/// May links be built from this Host? Only the listen address (and, on loopback or every
+/// interface, its `localhost` and `127.0.0.1` names) or one the operator allowed: otherwise
+/// anyone could get invitation and reset links pointing at their own site by sending a
+/// Host header.
 fn host_allowed(config: &crate::config::Config, host: &str) -> bool {
     let listen = config.listen;
-    let loopback = listen.ip().is_loopback().then(|| {
+    let local = listen.ip().is_loopback() || listen.ip().is_unspecified();
+    let loopback = local.then(|| {
         let port = listen.port();
         [
             format!("localhost:{port}"),
