@@ -10,7 +10,7 @@ use super::Actor;
 use crate::domain::Role;
 use crate::domain::permissions::{self, Action};
 use crate::error::{Error, Result};
-use crate::store::invitations::{self, Invitation};
+use crate::store::invitations::{self, Invitation, Which};
 use crate::store::password_resets::{self, Whose};
 use crate::store::users::{self, User};
 use crate::store::{Conn, Db, audit, now_ms};
@@ -51,7 +51,7 @@ pub async fn revoke_invitation(db: &Db, actor: &Actor, id: &str) -> Result<()> {
         .await?
         .ok_or(Error::NotFound)?;
     permissions::check(actor.user.role, Action::RevokeInvitation(inv.role))?;
-    if !invitations::revoke(&mut tx, actor.account_id(), &inv.id, now).await? {
+    if invitations::revoke(&mut tx, actor.account_id(), Which::Id(&inv.id), now).await? == 0 {
         return Err(Error::NotFound);
     }
     audit::record(
@@ -122,7 +122,7 @@ pub(crate) async fn revoke_for_change(
     now: i64,
 ) -> Result<()> {
     let account_id = actor.account_id();
-    let invitations = invitations::revoke_issued_by(tx, account_id, &member.id, now).await?;
+    let invitations = invitations::revoke(tx, account_id, Which::IssuedBy(&member.id), now).await?;
     let mut resets =
         password_resets::revoke(tx, account_id, Whose::IssuedBy, &member.id, now).await?;
     if why == Leaving::Deactivated {

@@ -12,7 +12,7 @@ use crate::domain::Role;
 use crate::domain::permissions::{self, Action, MemberChange};
 use crate::domain::validate::{self, EmailAddress, FieldErrors};
 use crate::error::{Error, Result};
-use crate::store::invitations::{self, Invitation, NewInvitation};
+use crate::store::invitations::{self, Invitation, NewInvitation, Which};
 use crate::store::password_resets::{self, Reset, Whose};
 use crate::store::sessions::{self, Kind};
 use crate::store::users::{self, NewUser, User};
@@ -85,7 +85,13 @@ pub async fn invite(db: &Db, actor: &Actor, input: InviteInput) -> Result<Invite
             )));
         }
     }
-    invitations::revoke_pending(&mut tx, actor.account_id(), email.as_str(), now).await?;
+    invitations::revoke(
+        &mut tx,
+        actor.account_id(),
+        Which::Email(email.as_str()),
+        now,
+    )
+    .await?;
     let new = NewInvitation {
         id: &id,
         account_id: actor.account_id(),

@@ -123,56 +123,49 @@ pub async fn pending_for_email(
     rows.iter().map(from_row).collect()
 }
 
-/// Withdraws one pending invitation; false when it was used or withdrawn first.
-pub async fn revoke(conn: &mut Conn, account_id: &str, id: &str, now: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE invitations SET revoked_at = $1 \
-         WHERE account_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(account_id)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// Which pending invitations to withdraw.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// One, by id.
+    Id(&'a str),
+    /// Those for an email (inviting it again replaces them).
+    Email(&'a str),
+    /// Those a member issued.
+    IssuedBy(&'a str),
 }
 
-/// Withdraws every pending invitation a member issued; returns how many.
-pub async fn revoke_issued_by(
+/// Withdraws the pending invitations `which` names; returns how many (0 when another
+/// request used or withdrew them first).
+pub async fn revoke(
     conn: &mut Conn,
     account_id: &str,
-    user_id: &str,
+    which: Which<'_>,
     now: i64,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE invitations SET revoked_at = $1 WHERE account_id = $2 AND invited_by = $3 \
-         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(account_id)
-    .bind(user_id)
-    .execute(conn)
-    .await?;
+    let (sql, value) = match which {
+        Which::Id(id) => (
+            "UPDATE invitations SET revoked_at = $1 WHERE account_id = $2 AND id = $3 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+            id,
+        ),
+        Which::Email(email) => (
+            "UPDATE invitations SET revoked_at = $1 WHERE account_id = $2 AND email = $3 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+            email,
+        ),
+        Which::IssuedBy(user_id) => (
+            "UPDATE invitations SET revoked_at = $1 WHERE account_id = $2 AND invited_by = $3 \
+             AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+            user_id,
+        ),
+    };
+    let done = sqlx::query(sql)
+        .bind(now)
+        .bind(account_id)
+        .bind(value)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected())
-}
-
-/// Withdraws the earlier pending invitations for an email, so only the newest link works.
-pub async fn revoke_pending(
-    conn: &mut Conn,
-    account_id: &str,
-    email: &str,
-    now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE invitations SET revoked_at = $1 \
-         WHERE account_id = $2 AND email = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(account_id)
-    .bind(email)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// A usable invitation: unknown, used, withdrawn and expired ones are all `None`.
