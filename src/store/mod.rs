@@ -85,8 +85,7 @@ impl Db {
                 // its writes (docs/performance.md).
                 const WRITER: &str = "PRAGMA temp_store = MEMORY;";
                 let writer = sqlite(1, true).await?;
-                // WAL is a property of the file: set once, every later connection sees it.
-                writer.execute("PRAGMA journal_mode = WAL").await?;
+                switch_to_wal(&writer).await?;
                 let pool = sqlite(8, false).await?;
                 tokio::spawn(checkpoint_in_background(pool.clone()));
                 Ok(Self {
@@ -242,6 +241,28 @@ fn checkpoint_pause(log: i64) -> Duration {
 
 /// Accepts `sqlite://PATH` (relative or absolute, created if missing), `sqlite:PATH`, and
 /// `postgres://` / `postgresql://` URLs.
+/// WAL is a property of the file: set once, every later connection sees it. The switch
+/// needs the file to itself, and SQLite refuses it at once (no busy wait) while another
+/// process opening the same new file holds a lock, so several processes starting together
+/// on a new file retry for a while instead of one of them failing to start.
+async fn switch_to_wal(writer: &AnyPool) -> Result<(), sqlx::Error> {
+    let mut attempt = 0;
+    loop {
+        match writer.execute("PRAGMA journal_mode = WAL").await {
+            Err(e) if attempt < 200 && is_busy(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            done => return done.map(drop),
+        }
+    }
+}
+
+/// SQLITE_BUSY, and SQLITE_LOCKED for a shared-cache table lock.
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6")))
+}
+
 fn normalise_url(url: &str) -> Result<(Backend, String), sqlx::Error> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Backend::Postgres, url.to_owned()));
