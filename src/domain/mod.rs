@@ -4,6 +4,7 @@
 pub mod conversation;
 pub mod kinds;
 pub mod lead;
+pub mod password;
 pub mod permissions;
 pub mod role;
 pub mod routing;

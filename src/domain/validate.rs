@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::password;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::MixedScript;
 
@@ -158,11 +160,9 @@ pub fn required_text(raw: Option<&str>, max: usize) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// The least zxcvbn score a new password needs: about a million guesses or more.
-const MIN_PASSWORD_SCORE: u8 = 2;
-
 /// A new password: at least 8 characters, bounded so hashing stays cheap, and not easy to
-/// guess, also from `user_inputs` (the member's email, name, account name).
+/// guess (about a million guesses or more), also from `user_inputs` (the member's email,
+/// name, account name).
 pub fn new_password(raw: Option<&str>, user_inputs: &[&str]) -> Result<String, String> {
     let pw = raw.unwrap_or_default();
     let len = pw.chars().count();
@@ -173,38 +173,32 @@ pub fn new_password(raw: Option<&str>, user_inputs: &[&str]) -> Result<String, S
         return Err("must be at most 256 characters".into());
     }
     // The email's and name's parts too: "jane@acme.io" should also rule out "jane" and "acme".
-    let words: Vec<&str> = user_inputs
+    let words: Vec<String> = user_inputs
         .iter()
         .flat_map(|input| {
             std::iter::once(*input).chain(input.split(|c: char| !c.is_alphanumeric()))
         })
         .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
         .collect();
-    let estimate = zxcvbn::zxcvbn(pw, &words);
-    let one_char = pw.chars().all(|c| pw.starts_with(c));
-    if one_char || u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
-        return Err(too_easy(estimate.feedback()));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = password::estimate(pw, &words);
+    if !estimate.is_strong_enough() {
+        return Err(too_easy(estimate.weakness));
     }
     Ok(pw.to_owned())
 }
 
-/// "is too easy to guess", with zxcvbn's warning and suggestion when it has them. No final
+/// "is too easy to guess", with the pattern that gives it away when there is one. No final
 /// full stop: pages show it after the field's label and add one.
-fn too_easy(feedback: Option<&zxcvbn::feedback::Feedback>) -> String {
-    let sentence = |s: String| s.trim_end_matches('.').to_owned();
-    let mut why = "is too easy to guess".to_owned();
-    if let Some(warning) = feedback.and_then(|f| f.warning()) {
-        let warning = sentence(warning.to_string());
-        let mut chars = warning.chars();
-        if let Some(first) = chars.next() {
-            why += &format!(" ({}{})", first.to_lowercase(), chars.as_str());
-        }
+fn too_easy(weakness: Option<password::Weakness>) -> String {
+    match weakness {
+        Some(weakness) => format!(
+            "is too easy to guess ({}): add a few more words or characters",
+            weakness.warning()
+        ),
+        None => "is too easy to guess: add a few more words or characters".into(),
     }
-    why += ": add a few more words or characters";
-    if let Some(tip) = feedback.and_then(|f| f.suggestions().first()) {
-        why += &format!(". {}", sentence(tip.to_string()));
-    }
-    why
 }
 
 pub const NAME_MAX: usize = 200;
@@ -336,7 +330,7 @@ mod tests {
         let why = new_password(Some("password123"), &[]).unwrap_err();
         assert!(
             why.contains("common password"),
-            "zxcvbn's warning is shown: {why}"
+            "the pattern is named: {why}"
         );
         // Strong on its own, weak for the member it belongs to.
         let own = "bramvandermeer";
