@@ -2,12 +2,14 @@
 //! Nothing here touches SQL, HTTP or the clock.
 
 pub mod conversation;
+pub mod country;
 pub mod kinds;
 pub mod lead;
 pub mod password;
 pub mod permissions;
 pub mod role;
 pub mod routing;
+pub mod rules;
 pub mod validate;
 
 pub use kinds::{AuditAction, HistoryKind, NotificationKind, Speaker};

@@ -114,13 +114,18 @@ fn cheapest(len: usize, readings: &[Reading]) -> Estimate {
                     }
                 }
             };
-            for start in 0..end {
+            for (start, row) in best.iter().enumerate().take(end) {
                 let brute = (end - start) as f64 * BRUTE_FORCE_PER_CHAR.log10();
-                consider(best[start][k - 1], brute, None);
+                consider(row[k - 1], brute, None);
             }
             for r in readings.iter().filter(|r| r.end == end) {
-                let saved = (r.end - r.start) as f64 * BRUTE_FORCE_PER_CHAR.log10() - r.log10_guesses;
-                consider(best[r.start][k - 1], r.log10_guesses, Some((saved, r.weakness)));
+                let saved =
+                    (r.end - r.start) as f64 * BRUTE_FORCE_PER_CHAR.log10() - r.log10_guesses;
+                consider(
+                    best[r.start][k - 1],
+                    r.log10_guesses,
+                    Some((saved, r.weakness)),
+                );
             }
             best[end][k] = candidate;
         }
@@ -130,9 +135,9 @@ fn cheapest(len: usize, readings: &[Reading]) -> Estimate {
         weakness: None,
     };
     let mut log10_factorial = 0.0;
-    for k in 1..=max_parts {
+    for (k, parts) in best[len].iter().enumerate().skip(1) {
         log10_factorial += (k as f64).log10();
-        if let Some((guesses, weak)) = best[len][k] {
+        if let Some((guesses, weak)) = *parts {
             let total = guesses + log10_factorial;
             if total < answer.log10_guesses {
                 answer = Estimate {
@@ -178,14 +183,24 @@ fn dictionary(chars: &[char], lower: &[char], personal: &[&str], out: &mut Vec<R
             for end in (start + 3)..=spelling.len().min(start + common::LONGEST) {
                 let word = &text[at[start]..at[end]];
                 if let Ok(i) = common::COMMON.binary_search_by(|(w, _)| (*w).cmp(word)) {
-                    push(start, end, usize::from(common::COMMON[i].1), Weakness::Common);
+                    push(
+                        start,
+                        end,
+                        usize::from(common::COMMON[i].1),
+                        Weakness::Common,
+                    );
                 }
             }
         }
         for (rank, word) in personal.iter().enumerate() {
             for (byte_at, _) in text.match_indices(word) {
                 let start = at.partition_point(|&b| b < byte_at);
-                push(start, start + word.chars().count(), rank + 1, Weakness::Personal);
+                push(
+                    start,
+                    start + word.chars().count(),
+                    rank + 1,
+                    Weakness::Personal,
+                );
             }
         }
     }
@@ -387,15 +402,31 @@ mod tests {
 
     #[test]
     fn the_weakness_named_is_the_pattern_that_explains_most() {
-        assert_eq!(estimate("password123", &[]).weakness, Some(Weakness::Common));
-        assert_eq!(estimate("abcdefghij", &[]).weakness, Some(Weakness::Sequence));
-        assert_eq!(estimate("################", &[]).weakness, Some(Weakness::Repeat));
+        assert_eq!(
+            estimate("password123", &[]).weakness,
+            Some(Weakness::Common)
+        );
+        assert_eq!(
+            estimate("abcdefghij", &[]).weakness,
+            Some(Weakness::Sequence)
+        );
+        assert_eq!(
+            estimate("################", &[]).weakness,
+            Some(Weakness::Repeat)
+        );
         assert_eq!(estimate("Zq8#vL2!pW", &[]).weakness, None);
     }
 
     #[test]
     fn any_text_gets_an_answer() {
-        for pw in ["", "é", "ǅǅǅǅ", "İstanbul1", &"ab".repeat(128), "\u{10FFFF}x1"] {
+        for pw in [
+            "",
+            "é",
+            "ǅǅǅǅ",
+            "İstanbul1",
+            &"ab".repeat(128),
+            "\u{10FFFF}x1",
+        ] {
             let e = estimate(pw, &[]);
             assert!(e.log10_guesses.is_finite(), "{pw:?}");
         }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod engine;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
@@ -116,6 +118,14 @@ pub struct Receipt {
     pub fallback: bool,
     /// The one-sentence summary (`routing.reason` in the API).
     pub reason: String,
+    /// With routing rules: the rotation and the rule that chose it (none: no rule matched),
+    /// and the rules passed over before it. Absent for an account without rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<engine::Named>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<engine::Named>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules_passed: Vec<engine::PassedRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +237,9 @@ pub fn decide(
             .collect(),
         fallback: pool.fallback,
         reason,
+        rotation: None,
+        rule: None,
+        rules_passed: Vec::new(),
     })
 }
 
