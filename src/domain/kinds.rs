@@ -84,6 +84,10 @@ closed_set! {
     pub enum AuditAction {
         AccountCreated = ("account.created", "Account created"),
         RoutingUpdated = ("routing.updated", "Lead routing changed"),
+        RoutingRulesUpdated = ("routing.rules_updated", "Routing rules changed"),
+        RotationCreated = ("rotation.created", "Rotation added"),
+        RotationUpdated = ("rotation.updated", "Rotation changed"),
+        RotationDeleted = ("rotation.deleted", "Rotation deleted"),
         LeadClaimed = ("lead.claimed", "Lead claimed"),
         LeadUnassigned = ("lead.unassigned", "Lead unassigned"),
         LeadAssigned = ("lead.assigned", "Lead assigned"),

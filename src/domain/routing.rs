@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod engine;
+pub mod settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
