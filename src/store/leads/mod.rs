@@ -45,7 +45,7 @@ impl Lead {
     }
 }
 
-/// The columns `from_row` reads (lead `l`, owner `o`, creator `c`).
+/// The columns `LeadRecord` reads (lead `l`, owner `o`, creator `c`).
 macro_rules! lead_columns {
     () => {
         " l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
