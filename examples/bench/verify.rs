@@ -4,7 +4,6 @@
 use anyhow::{Context, Result};
 use leadroute::domain::routing::{self, Candidate, Strategy};
 use leadroute::store::Db;
-use sqlx::Row;
 
 /// What the checks found; every count but `stored` must be zero.
 #[derive(Debug, Default)]
@@ -63,7 +62,7 @@ pub async fn intake(
     runs: &[(Strategy, u64)],
 ) -> Result<Verdict> {
     let mut conn = db.conn().await?;
-    let leads = sqlx::query(
+    let leads: Vec<(Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT routing_seq, owner_id, routing_strategy FROM leads WHERE account_id = $1 \
          ORDER BY routing_seq",
     )
@@ -73,25 +72,23 @@ pub async fn intake(
     // The candidates as the engine reads them (team order), with the counters of an
     // account that has no leads yet: the replay rebuilds them lead by lead, so the
     // balanced run starts from the counters the round-robin run left.
-    let members = sqlx::query(
+    let members: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, name FROM users WHERE account_id = $1 AND role <> 'accounting' \
          ORDER BY position, id",
     )
     .bind(account_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut candidates = members
-        .iter()
-        .map(|r| {
-            Ok(Candidate {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                active: true,
-                open_leads: 0,
-                last_routed_seq: None,
-            })
+    let mut candidates: Vec<Candidate> = members
+        .into_iter()
+        .map(|(id, name)| Candidate {
+            id,
+            name,
+            active: true,
+            open_leads: 0,
+            last_routed_seq: None,
         })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect();
 
     let mut verdict = Verdict {
         stored: leads.len() as u64,
@@ -100,10 +97,7 @@ pub async fn intake(
     };
     let mut expected_seq = 1;
     let mut routed_by = std::collections::HashMap::<Strategy, u64>::new();
-    for lead in &leads {
-        let seq: Option<i64> = lead.try_get("routing_seq")?;
-        let owner: Option<String> = lead.try_get("owner_id")?;
-        let strategy: Option<String> = lead.try_get("routing_strategy")?;
+    for (seq, owner, strategy) in leads {
         if seq != Some(expected_seq) {
             verdict.seq_gaps += 1;
         }

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::extract::{Asked, own_words};
 use super::{Assistant, BoxFuture, Context, Reply, Speaker, guided};
-use crate::domain::lead::{LeadChanges, LeadInput};
+use crate::domain::lead::{Company, LeadChanges, LeadInput, Phone};
 use crate::domain::validate::{EmailAddress, FieldErrors};
 
 const TOOL: &str = "create_lead";
@@ -476,7 +476,7 @@ fn parse_create_lead(arguments: &str) -> Result<LeadArgs, BadCall> {
     {
         return Err(BadCall::Field(field));
     }
-    let summary = fields.notes.flatten();
+    let summary = fields.notes.into_value();
     if errors.get("summary").or(errors.get("notes")).is_some()
         || summary
             .as_ref()
@@ -488,10 +488,10 @@ fn parse_create_lead(arguments: &str) -> Result<LeadArgs, BadCall> {
     }
     match (fields.name, email) {
         (Some(name), Some(email)) => Ok(LeadArgs {
-            name,
+            name: name.into_string(),
             email: email.into_string(),
-            phone: fields.phone.flatten(),
-            company: fields.company.flatten(),
+            phone: fields.phone.into_value().map(Phone::into_string),
+            company: fields.company.into_value().map(Company::into_string),
             summary,
         }),
         _ => Err(BadCall::Field("name")),

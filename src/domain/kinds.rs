@@ -57,6 +57,15 @@ macro_rules! closed_set {
 
         impl utoipa::ToSchema for $name {}
 
+        /// The stored name read back (a row type decodes through it).
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(raw: String) -> Result<Self, String> {
+                Self::parse(&raw).ok_or_else(|| format!("not a {}: {raw}", stringify!($name)))
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

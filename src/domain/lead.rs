@@ -26,10 +26,10 @@ impl LeadChanges {
     pub fn into_new(self, source: LeadSource) -> Option<NewLead> {
         Some(NewLead {
             name: self.name?,
-            email: self.email.flatten(),
-            phone: self.phone.flatten(),
-            company: self.company.flatten(),
-            notes: self.notes.flatten(),
+            email: self.email.into_value(),
+            phone: self.phone.into_value(),
+            company: self.company.into_value(),
+            notes: self.notes.into_value(),
             source,
         })
     }
@@ -49,22 +49,137 @@ pub const NOTES_MAX: usize = 10_000;
 /// never by hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLead {
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
+    pub name: PersonName,
+    pub email: Option<EmailAddress>,
+    pub phone: Option<Phone>,
+    pub company: Option<Company>,
     pub notes: Option<String>,
     pub source: LeadSource,
 }
 
-/// What an edit changes, validated: `None` keeps a field, `Some(None)` clears an optional one.
+/// What an edit does to an optional field: keep it, clear it, or set it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Change<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Change<U> {
+        match self {
+            Change::Keep => Change::Keep,
+            Change::Clear => Change::Clear,
+            Change::Set(v) => Change::Set(f(v)),
+        }
+    }
+
+    /// The value it sets; keeping and clearing both leave a new lead without one.
+    pub fn into_value(self) -> Option<T> {
+        match self {
+            Change::Set(v) => Some(v),
+            Change::Keep | Change::Clear => None,
+        }
+    }
+}
+
+/// What an edit changes, validated: a name is kept (`None`) or set, an optional field is
+/// kept, cleared or set.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LeadChanges {
-    pub name: Option<String>,
-    pub email: Option<Option<String>>,
-    pub phone: Option<Option<String>>,
-    pub company: Option<Option<String>>,
-    pub notes: Option<Option<String>>,
+    pub name: Option<PersonName>,
+    pub email: Change<EmailAddress>,
+    pub phone: Change<Phone>,
+    pub company: Change<Company>,
+    pub notes: Change<String>,
+}
+
+/// Declares a text newtype made only by its `parse`.
+macro_rules! text_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+    };
+}
+
+text_newtype! {
+    /// A lead's name: one line of 1..=200 visible characters, trimmed.
+    PersonName
+}
+
+text_newtype! {
+    /// A lead's phone number as given: one line of at most 50 characters, trimmed.
+    Phone
+}
+
+text_newtype! {
+    /// A lead's company: one line of at most 200 characters, trimmed.
+    Company
+}
+
+impl PersonName {
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        validate::required_text(raw, validate::NAME_MAX).map(Self)
+    }
+}
+
+impl Phone {
+    /// A non-empty phone; an empty one is refused (a form's empty field clears it instead).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        optional_text(raw, PHONE_MAX, false).map(Self)
+    }
+}
+
+impl Company {
+    /// A non-empty company; an empty one is refused (a form's empty field clears it instead).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        optional_text(raw, COMPANY_MAX, false).map(Self)
+    }
+}
+
+/// A trimmed, non-empty text of at most `max` characters; one line unless `multiline`.
+fn optional_text(raw: &str, max: usize, multiline: bool) -> Result<String, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("is required".into());
+    }
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
+    if text.chars().any(bad) {
+        return Err("contains characters that are not allowed".into());
+    }
+    // One-line fields sit next to the name on every page: same rule as names.
+    if !multiline && text.chars().any(validate::is_disguising) {
+        return Err(validate::INVISIBLE.into());
+    }
+    Ok(text.to_owned())
 }
 
 /// Raw input for the lead fields; `Some("")` clears an optional field.
@@ -82,61 +197,35 @@ impl LeadChanges {
     pub fn parse(input: &LeadInput, require_name: bool, errors: &mut FieldErrors) -> LeadChanges {
         let name = match (&input.name, require_name) {
             (None, false) => None,
-            (raw, _) => errors.check(
-                "name",
-                validate::required_text(raw.as_deref(), validate::NAME_MAX),
-            ),
+            (raw, _) => errors.check("name", PersonName::parse(raw.as_deref())),
         };
-        let email = input.email.as_deref().map(|raw| {
-            if raw.trim().is_empty() {
-                None
-            } else {
-                errors.check(
-                    "email",
-                    EmailAddress::parse(raw).map(EmailAddress::into_string),
-                )
+        // Absent keeps a field, empty clears it; a refused value is recorded and kept.
+        fn change<T>(
+            raw: Option<&String>,
+            field: &str,
+            parse: impl FnOnce(&str) -> Result<T, String>,
+            errors: &mut FieldErrors,
+        ) -> Change<T> {
+            match raw {
+                None => Change::Keep,
+                Some(raw) if raw.trim().is_empty() => Change::Clear,
+                Some(raw) => match errors.check(field, parse(raw)) {
+                    Some(value) => Change::Set(value),
+                    None => Change::Clear,
+                },
             }
-        });
-        let optional = |raw: Option<&String>,
-                        field: &str,
-                        max: usize,
-                        multiline: bool,
-                        errors: &mut FieldErrors| {
-            raw.map(|raw| {
-                let text = raw.trim();
-                if text.is_empty() {
-                    return None;
-                }
-                if text.chars().count() > max {
-                    errors.add(field, format!("must be at most {max} characters"));
-                    return None;
-                }
-                let bad =
-                    |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
-                if text.chars().any(bad) {
-                    errors.add(field, "contains characters that are not allowed");
-                    return None;
-                }
-                // One-line fields sit next to the name on every page: same rule as names.
-                if !multiline && text.chars().any(validate::is_disguising) {
-                    errors.add(field, validate::INVISIBLE);
-                    return None;
-                }
-                Some(text.to_owned())
-            })
-        };
+        }
         LeadChanges {
             name,
-            email,
-            phone: optional(input.phone.as_ref(), "phone", PHONE_MAX, false, errors),
-            company: optional(
-                input.company.as_ref(),
-                "company",
-                COMPANY_MAX,
-                false,
+            email: change(input.email.as_ref(), "email", EmailAddress::parse, errors),
+            phone: change(input.phone.as_ref(), "phone", Phone::parse, errors),
+            company: change(input.company.as_ref(), "company", Company::parse, errors),
+            notes: change(
+                input.notes.as_ref(),
+                "notes",
+                |raw| optional_text(raw, NOTES_MAX, true),
                 errors,
             ),
-            notes: optional(input.notes.as_ref(), "notes", NOTES_MAX, true, errors),
         }
     }
 }
@@ -165,9 +254,9 @@ mod tests {
             true,
         );
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(fields.name.as_deref(), Some("Jane"));
-        assert_eq!(fields.email, Some(None));
-        assert_eq!(fields.notes, Some(Some("line one\nline two".into())));
+        assert_eq!(fields.name.as_ref().map(PersonName::as_str), Some("Jane"));
+        assert_eq!(fields.email, Change::Clear);
+        assert_eq!(fields.notes, Change::Set("line one\nline two".into()));
         let (_, errors) = parse(
             LeadInput {
                 name: Some("x".repeat(201)),
@@ -199,6 +288,25 @@ mod tests {
             assert_eq!(errors.get(f), Some(validate::INVISIBLE), "{f}");
         }
         assert_eq!(errors.get("notes"), None);
+    }
+
+    #[test]
+    fn parsed_fields_serialise_as_their_text() {
+        // The website form's idempotency hash is the JSON of these: it must stay plain text.
+        let (fields, errors) = parse(
+            LeadInput {
+                name: Some("Jane".into()),
+                email: Some("Jane@X.io".into()),
+                phone: Some(" 555 ".into()),
+                company: Some("".into()),
+                ..Default::default()
+            },
+            true,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let new = fields.into_new(LeadSource::Website).unwrap();
+        let json = serde_json::json!([new.name, new.email, new.phone, new.company, new.notes]);
+        assert_eq!(json.to_string(), r#"["Jane","jane@x.io","555",null,null]"#);
     }
 
     #[test]

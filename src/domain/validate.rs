@@ -49,8 +49,15 @@ impl FieldErrors {
 /// and lower-cased, so look-alike spellings of one address are one user. Invisible and
 /// text-direction characters, and parts mixing alphabets (a Cyrillic "а" among Latin
 /// letters), are refused rather than silently dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
 pub struct EmailAddress(String);
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl EmailAddress {
     pub const MAX_LEN: usize = 254;

@@ -7,8 +7,11 @@ use serde_json::json;
 
 use super::Actor;
 use super::intake::insert_new;
-use crate::domain::lead::{self, LeadChanges, LeadInput, LeadSource, LeadStatus};
+use crate::domain::lead::{
+    self, Change, Company, LeadChanges, LeadInput, LeadSource, LeadStatus, Phone,
+};
 use crate::domain::permissions::{self, Action, OwnerPick};
+use crate::domain::validate::EmailAddress;
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
 use crate::store::leads::{self, Event, Lead, ListFilter, NewEvent, OwnerFilter};
@@ -221,17 +224,34 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
 
     let mut next = lead.clone();
     let mut changed: Vec<&str> = Vec::new();
-    if let Some(name) = fields.name.filter(|n| *n != lead.name) {
-        next.name = name;
+    if let Some(name) = fields.name.filter(|n| *n != *lead.name) {
+        next.name = name.into_string();
         changed.push("name");
     }
-    for (label, slot, value) in [
-        ("email", &mut next.email, fields.email),
-        ("phone", &mut next.phone, fields.phone),
-        ("company", &mut next.company, fields.company),
+    for (label, slot, change) in [
+        (
+            "email",
+            &mut next.email,
+            fields.email.map(EmailAddress::into_string),
+        ),
+        (
+            "phone",
+            &mut next.phone,
+            fields.phone.map(Phone::into_string),
+        ),
+        (
+            "company",
+            &mut next.company,
+            fields.company.map(Company::into_string),
+        ),
         ("notes", &mut next.notes, fields.notes),
     ] {
-        if let Some(value) = value.filter(|v| v != slot) {
+        let value = match change {
+            Change::Keep => continue,
+            Change::Clear => None,
+            Change::Set(value) => Some(value),
+        };
+        if value != *slot {
             *slot = value;
             changed.push(label);
         }

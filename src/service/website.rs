@@ -252,7 +252,7 @@ pub fn validate(sub: &Submission) -> Result<NewLead> {
     let mut lead = fields
         .into_new(LeadSource::Website)
         .ok_or_else(|| Error::field("name", "is required"))?;
-    lead.email = email.map(EmailAddress::into_string);
+    lead.email = email;
     Ok(lead)
 }
 
@@ -423,7 +423,10 @@ mod tests {
             ..Default::default()
         };
         let lead = validate(&ok).unwrap();
-        assert_eq!(lead.email.as_deref(), Some("jane@x.io"));
+        assert_eq!(
+            lead.email.as_ref().map(EmailAddress::as_str),
+            Some("jane@x.io")
+        );
         assert_eq!(lead.notes.as_deref(), Some("Call me"));
         assert_eq!(lead.source, LeadSource::Website);
         let bad = Submission {

@@ -1,10 +1,8 @@
 //! Accounts (tenants).
 
-use sqlx::Row;
-
 use super::Conn;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Account {
     pub id: String,
     pub name: String,
@@ -21,15 +19,8 @@ pub async fn insert(conn: &mut Conn, id: &str, name: &str, now: i64) -> sqlx::Re
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> sqlx::Result<Option<Account>> {
-    let row = sqlx::query("SELECT id, name FROM accounts WHERE id = $1")
+    sqlx::query_as("SELECT id, name FROM accounts WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    row.map(|r| {
-        Ok(Account {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-        })
-    })
-    .transpose()
+        .await
 }

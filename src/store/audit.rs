@@ -1,7 +1,5 @@
 //! The append-only audit log. Rows are only ever inserted.
 
-use sqlx::Row;
-
 use super::Conn;
 use crate::domain::AuditAction;
 
@@ -12,6 +10,35 @@ pub struct NewEntry<'a> {
     pub target: &'a str,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+}
+
+/// An entry as stored: the actor is two columns, the states JSON text.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    at: i64,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    #[sqlx(try_from = "String")]
+    action: AuditAction,
+    target: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+impl From<EntryRow> for Entry {
+    fn from(r: EntryRow) -> Self {
+        let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+        Entry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor_id.zip(r.actor_name),
+            action: r.action,
+            target: r.target,
+            before: json(r.before_json),
+            after: json(r.after_json),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +77,7 @@ pub async fn list(
     before_id: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<Entry>> {
-    let rows = sqlx::query(
+    let rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT l.id, l.at, l.actor_id, u.name AS actor_name, l.action, l.target, \
          l.before_json, l.after_json \
          FROM audit_log l LEFT JOIN users u ON u.id = l.actor_id AND u.account_id = l.account_id \
@@ -63,25 +90,5 @@ pub async fn list(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let actor_id: Option<String> = r.try_get("actor_id")?;
-            let actor_name: Option<String> = r.try_get("actor_name")?;
-            let json = |col: &str| -> sqlx::Result<Option<serde_json::Value>> {
-                let text: Option<String> = r.try_get(col)?;
-                Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
-            };
-            let action: String = r.try_get("action")?;
-            Ok(Entry {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                actor: actor_id.zip(actor_name),
-                action: AuditAction::parse(&action)
-                    .ok_or_else(|| sqlx::Error::Decode(format!("audit action {action}").into()))?,
-                target: r.try_get("target")?,
-                before: json("before_json")?,
-                after: json("after_json")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(Entry::from).collect())
 }

@@ -1,8 +1,6 @@
 //! Website chat conversations: details, transcript and the one lead, in the database so any
 //! server process can answer the next turn.
 
-use sqlx::Row;
-
 use super::Conn;
 use crate::domain::conversation::{Details, Line};
 
@@ -44,7 +42,16 @@ pub async fn get(
     account_id: &str,
     id: &str,
 ) -> sqlx::Result<Option<Conversation>> {
-    let row = sqlx::query(
+    /// A conversation as stored: details and transcript are JSON.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        account_id: String,
+        details: String,
+        transcript: String,
+        lead_id: Option<String>,
+    }
+    let row: Option<Row> = sqlx::query_as(
         "SELECT id, account_id, details, transcript, lead_id FROM conversations WHERE account_id = $1 AND id = $2",
     )
     .bind(account_id)
@@ -52,14 +59,12 @@ pub async fn get(
     .fetch_optional(conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let details: String = r.try_get("details")?;
-    let transcript: String = r.try_get("transcript")?;
     Ok(Some(Conversation {
-        id: r.try_get("id")?,
-        account_id: r.try_get("account_id")?,
-        details: decode(&details)?,
-        transcript: decode(&transcript)?,
-        lead_id: r.try_get("lead_id")?,
+        id: r.id,
+        account_id: r.account_id,
+        details: decode(&r.details)?,
+        transcript: decode(&r.transcript)?,
+        lead_id: r.lead_id,
     }))
 }
 

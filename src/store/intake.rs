@@ -3,7 +3,8 @@
 //! and the routing seq go with them.
 
 use crate::domain::lead::LeadStatus;
-use crate::domain::lead::NewLead;
+use crate::domain::lead::{Company, NewLead, Phone};
+use crate::domain::validate::EmailAddress;
 use crate::domain::{HistoryKind, NotificationKind};
 
 use super::leads::{Routing, search_text};
@@ -155,9 +156,9 @@ pub async fn write(conn: &mut Conn, backend: Backend, rows: &Rows<'_>) -> sqlx::
         .iter()
         .map(|l| {
             search_text(
-                &l.lead.name,
-                l.lead.email.as_deref(),
-                l.lead.company.as_deref(),
+                l.lead.name.as_str(),
+                l.lead.email.as_ref().map(EmailAddress::as_str),
+                l.lead.company.as_ref().map(Company::as_str),
             )
         })
         .collect();
@@ -208,10 +209,10 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
         [
             text(Some(&l.id)),
             text(Some(&l.account_id)),
-            text(Some(&l.lead.name)),
-            text(l.lead.email.as_deref()),
-            text(l.lead.phone.as_deref()),
-            text(l.lead.company.as_deref()),
+            text(Some(l.lead.name.as_str())),
+            text(l.lead.email.as_ref().map(EmailAddress::as_str)),
+            text(l.lead.phone.as_ref().map(Phone::as_str)),
+            text(l.lead.company.as_ref().map(Company::as_str)),
             text(l.lead.notes.as_deref()),
             text(Some(LeadStatus::Open.as_str())),
             text(Some(l.lead.source.as_str())),

@@ -1,22 +1,22 @@
 //! Pending invitations to join a team. The link's token is stored only as a hash.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::Conn;
+use super::{Conn, Flag};
 use crate::domain::Role;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Invitation {
     pub id: String,
     pub account_id: String,
     pub email: String,
     pub name: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
     pub invited_by: String,
     /// The issuer as they are now: a link dies with its issuer's right to issue it.
     pub inviter_name: String,
+    #[sqlx(try_from = "String")]
     pub inviter_role: Role,
+    #[sqlx(try_from = "Flag")]
     pub inviter_active: bool,
     pub created_at: i64,
     pub expires_at: i64,
@@ -46,28 +46,6 @@ macro_rules! select_invitations {
     };
 }
 
-fn parse_role(raw: &str) -> sqlx::Result<Role> {
-    Role::parse(raw).ok_or_else(|| sqlx::Error::Decode(format!("role {raw}").into()))
-}
-
-fn from_row(row: &AnyRow) -> sqlx::Result<Invitation> {
-    let role: String = row.try_get("role")?;
-    let inviter_role: String = row.try_get("inviter_role")?;
-    Ok(Invitation {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        role: parse_role(&role)?,
-        invited_by: row.try_get("invited_by")?,
-        inviter_name: row.try_get("inviter_name")?,
-        inviter_role: parse_role(&inviter_role)?,
-        inviter_active: row.try_get::<i64, _>("inviter_active")? != 0,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-    })
-}
-
 pub async fn insert(conn: &mut Conn, inv: &NewInvitation<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO invitations (id, account_id, email, name, role, token_hash, invited_by, \
@@ -94,15 +72,14 @@ pub async fn get_pending(
     id: &str,
     now: i64,
 ) -> sqlx::Result<Option<Invitation>> {
-    let row = sqlx::query(select_invitations!(
+    sqlx::query_as(select_invitations!(
         "i.account_id = $1 AND i.id = $2 AND i.expires_at > $3"
     ))
     .bind(account_id)
     .bind(id)
     .bind(now)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await
 }
 
 /// The pending invitations for one email (re-inviting replaces them).
@@ -112,15 +89,14 @@ pub async fn pending_for_email(
     email: &str,
     now: i64,
 ) -> sqlx::Result<Vec<Invitation>> {
-    let rows = sqlx::query(select_invitations!(
+    sqlx::query_as(select_invitations!(
         "i.account_id = $1 AND i.email = $2 AND i.expires_at > $3"
     ))
     .bind(account_id)
     .bind(email)
     .bind(now)
     .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    .await
 }
 
 /// Which pending invitations to withdraw.
@@ -174,14 +150,13 @@ pub async fn find_pending(
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<Invitation>> {
-    let row = sqlx::query(select_invitations!(
+    sqlx::query_as(select_invitations!(
         "i.token_hash = $1 AND i.expires_at > $2"
     ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await
 }
 
 /// Marks an invitation used; false when another request used it first.
@@ -209,12 +184,11 @@ pub async fn list_pending(
     account_id: &str,
     now: i64,
 ) -> sqlx::Result<Vec<Invitation>> {
-    let rows = sqlx::query(select_invitations!(
+    sqlx::query_as(select_invitations!(
         "i.account_id = $1 AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id"
     ))
     .bind(account_id)
     .bind(now)
     .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    .await
 }

@@ -1,7 +1,6 @@
 //! In-app notifications: each belongs to one member and is only ever theirs to see.
 
 use crate::domain::NotificationKind;
-use sqlx::Row;
 
 use super::Conn;
 use super::users::Counter::UnreadNotifications;
@@ -15,6 +14,32 @@ pub struct Notification {
     pub text: String,
     pub created_at: i64,
     pub read_at: Option<i64>,
+}
+
+/// A notification as stored: its lead is two columns.
+#[derive(sqlx::FromRow)]
+struct NotificationRow {
+    id: String,
+    #[sqlx(try_from = "String")]
+    kind: NotificationKind,
+    lead_id: Option<String>,
+    lead_name: Option<String>,
+    text: String,
+    created_at: i64,
+    read_at: Option<i64>,
+}
+
+impl From<NotificationRow> for Notification {
+    fn from(r: NotificationRow) -> Self {
+        Notification {
+            id: r.id,
+            kind: r.kind,
+            lead: r.lead_id.zip(r.lead_name),
+            text: r.text,
+            created_at: r.created_at,
+            read_at: r.read_at,
+        }
+    }
 }
 
 pub struct NewNotification<'a> {
@@ -52,7 +77,7 @@ pub async fn list(
     unread_only: bool,
     limit: i64,
 ) -> sqlx::Result<Vec<Notification>> {
-    let rows = sqlx::query(
+    let rows: Vec<NotificationRow> = sqlx::query_as(
         "SELECT n.id, n.kind, n.lead_id, l.name AS lead_name, n.text, n.created_at, n.read_at \
          FROM notifications n LEFT JOIN leads l ON l.id = n.lead_id AND l.account_id = n.account_id \
          WHERE n.account_id = $1 AND n.user_id = $2 AND ($3 = 0 OR n.read_at IS NULL) \
@@ -64,25 +89,7 @@ pub async fn list(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let lead_id: Option<String> = r.try_get("lead_id")?;
-            let lead_name: Option<String> = r.try_get("lead_name")?;
-            Ok(Notification {
-                id: r.try_get("id")?,
-                kind: {
-                    let kind: String = r.try_get("kind")?;
-                    NotificationKind::parse(&kind).ok_or_else(|| {
-                        sqlx::Error::Decode(format!("notification kind {kind}").into())
-                    })?
-                },
-                lead: lead_id.zip(lead_name),
-                text: r.try_get("text")?,
-                created_at: r.try_get("created_at")?,
-                read_at: r.try_get("read_at")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(Notification::from).collect())
 }
 
 pub async fn unread_count(conn: &mut Conn, account_id: &str, user_id: &str) -> sqlx::Result<i64> {

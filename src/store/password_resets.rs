@@ -1,8 +1,6 @@
 //! One-time password-reset links an Owner issues for a member (only the token's hash).
 //! A link works while it is unused, unexpired and not withdrawn.
 
-use sqlx::Row;
-
 use super::Conn;
 
 pub struct NewReset<'a> {
@@ -15,7 +13,7 @@ pub struct NewReset<'a> {
 }
 
 /// A usable link: who it is for and who issued it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Reset {
     pub id: String,
     pub account_id: String,
@@ -46,24 +44,14 @@ pub async fn find_usable(
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<Reset>> {
-    let row = sqlx::query(
+    sqlx::query_as(
         "SELECT id, account_id, user_id, created_by FROM password_resets \
          WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(conn)
-    .await?;
-    // Four text columns, read by name: a row type would add nothing.
-    row.map(|r| {
-        Ok(Reset {
-            id: r.try_get("id")?,
-            account_id: r.try_get("account_id")?,
-            user_id: r.try_get("user_id")?,
-            created_by: r.try_get("created_by")?,
-        })
-    })
-    .transpose()
+    .await
 }
 
 /// Uses a link up; false when another request used or withdrew it first.
@@ -125,13 +113,12 @@ pub async fn members_with_pending(
     account_id: &str,
     now: i64,
 ) -> sqlx::Result<Vec<String>> {
-    let rows = sqlx::query(
+    sqlx::query_scalar(
         "SELECT DISTINCT user_id FROM password_resets WHERE account_id = $1 \
          AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(account_id)
     .bind(now)
     .fetch_all(conn)
-    .await?;
-    rows.iter().map(|r| r.try_get("user_id")).collect()
+    .await
 }

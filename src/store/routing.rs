@@ -2,10 +2,9 @@
 //! `seq`), the candidates the engine reads, and the routed-lead counts for the chart.
 
 use crate::domain::HistoryKind;
-use sqlx::Row;
 
-use super::Conn;
 use super::leads::Person;
+use super::{Conn, Flag};
 use crate::domain::routing::{Candidate, Strategy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +19,59 @@ pub struct Settings {
     pub updated_by: Option<Person>,
 }
 
+/// The settings as stored: the strategy is its name, the rotation JSON, the editor two columns.
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    #[sqlx(try_from = "Flag")]
+    enabled: bool,
+    strategy: String,
+    rotation: String,
+    next_seq: i64,
+    updated_at: Option<i64>,
+    updated_by: Option<String>,
+    updated_by_name: Option<String>,
+}
+
+impl TryFrom<SettingsRow> for Settings {
+    type Error = sqlx::Error;
+
+    fn try_from(r: SettingsRow) -> sqlx::Result<Self> {
+        Ok(Settings {
+            enabled: r.enabled,
+            strategy: Strategy::parse(&r.strategy)
+                .ok_or_else(|| sqlx::Error::Decode(format!("strategy {}", r.strategy).into()))?,
+            rotation: serde_json::from_str(&r.rotation)
+                .map_err(|e| sqlx::Error::Decode(e.into()))?,
+            next_seq: r.next_seq,
+            updated_at: r.updated_at,
+            updated_by: r.updated_by.zip(r.updated_by_name),
+        })
+    }
+}
+
+/// A candidate as stored: `active` is a 0/1 flag.
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    id: String,
+    name: String,
+    #[sqlx(try_from = "Flag")]
+    active: bool,
+    open_leads: i64,
+    last_routed_seq: Option<i64>,
+}
+
+impl From<CandidateRow> for Candidate {
+    fn from(r: CandidateRow) -> Self {
+        Candidate {
+            id: r.id,
+            name: r.name,
+            active: r.active,
+            open_leads: r.open_leads,
+            last_routed_seq: r.last_routed_seq,
+        }
+    }
+}
+
 pub async fn create_default(conn: &mut Conn, account_id: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO routing_settings (account_id) VALUES ($1)")
         .bind(account_id)
@@ -29,7 +81,7 @@ pub async fn create_default(conn: &mut Conn, account_id: &str) -> sqlx::Result<(
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str) -> sqlx::Result<Settings> {
-    let r = sqlx::query(
+    let r: SettingsRow = sqlx::query_as(
         "SELECT s.enabled, s.strategy, s.rotation, s.next_seq, s.updated_at, s.updated_by, \
          u.name AS updated_by_name FROM routing_settings s \
          LEFT JOIN users u ON u.id = s.updated_by AND u.account_id = s.account_id \
@@ -38,19 +90,7 @@ pub async fn get(conn: &mut Conn, account_id: &str) -> sqlx::Result<Settings> {
     .bind(account_id)
     .fetch_one(conn)
     .await?;
-    let strategy: String = r.try_get("strategy")?;
-    let rotation: String = r.try_get("rotation")?;
-    let by: Option<String> = r.try_get("updated_by")?;
-    let by_name: Option<String> = r.try_get("updated_by_name")?;
-    Ok(Settings {
-        enabled: r.try_get::<i64, _>("enabled")? != 0,
-        strategy: Strategy::parse(&strategy)
-            .ok_or_else(|| sqlx::Error::Decode(format!("strategy {strategy}").into()))?,
-        rotation: serde_json::from_str(&rotation).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        next_seq: r.try_get("next_seq")?,
-        updated_at: r.try_get("updated_at")?,
-        updated_by: by.zip(by_name),
-    })
+    r.try_into()
 }
 
 pub async fn save(
@@ -80,24 +120,14 @@ pub async fn save(
 /// The account's sales-capable members in team order, as the engine sees them. Reads one
 /// row per member: its cost does not grow with the number of leads.
 pub async fn candidates(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<Candidate>> {
-    let rows = sqlx::query(
+    let rows: Vec<CandidateRow> = sqlx::query_as(
         "SELECT id, name, active, open_leads, last_routed_seq FROM users \
          WHERE account_id = $1 AND role <> 'accounting' ORDER BY position, id",
     )
     .bind(account_id)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Candidate {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                active: r.try_get::<i64, _>("active")? != 0,
-                open_leads: r.try_get("open_leads")?,
-                last_routed_seq: r.try_get("last_routed_seq")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(Candidate::from).collect())
 }
 
 /// Routed leads per member since each of two times: (user id, since `a`, since `b`), `b <= a`.
@@ -107,7 +137,8 @@ pub async fn routed_counts(
     a: i64,
     b: i64,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
-    let rows = sqlx::query(
+    // Positional: (to_owner_id, recent, total).
+    sqlx::query_as(
         "SELECT to_owner_id, SUM(CASE WHEN at >= $2 THEN 1 ELSE 0 END) AS recent, COUNT(*) AS total \
          FROM lead_events WHERE account_id = $1 AND kind = $4 AND at >= $3 \
          AND to_owner_id IS NOT NULL GROUP BY to_owner_id",
@@ -117,14 +148,5 @@ pub async fn routed_counts(
     .bind(b)
     .bind(HistoryKind::Routed.as_str())
     .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("to_owner_id")?,
-                r.try_get("recent")?,
-                r.try_get("total")?,
-            ))
-        })
-        .collect()
+    .await
 }

@@ -1,16 +1,25 @@
 //! Sign-in sessions: browser cookies and API bearer tokens. Only a hash of each token is
 //! stored, so a copy of the database cannot be used to sign in.
 
-use sqlx::Row;
-
 use super::Conn;
 use super::accounts::Account;
-use super::users::{self, User, user_columns};
+use super::users::{User, user_columns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Api,
     Web,
+}
+
+/// What `lookup` reads back: anything but "web" is an API token, as it always was.
+impl From<String> for Kind {
+    fn from(raw: String) -> Kind {
+        if raw == Kind::Web.as_str() {
+            Kind::Web
+        } else {
+            Kind::Api
+        }
+    }
 }
 
 impl Kind {
@@ -62,7 +71,18 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: i64) -> sqlx::Resu
 
 /// The session for a token hash, only while it is unexpired and its user is active.
 pub async fn lookup(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result<Option<Session>> {
-    let row = sqlx::query(concat!(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        token_hash: String,
+        #[sqlx(try_from = "String")]
+        kind: Kind,
+        csrf_token: Option<String>,
+        account_name: String,
+        unread: i64,
+        #[sqlx(flatten)]
+        user: User,
+    }
+    let row: Option<Row> = sqlx::query_as(concat!(
         "SELECT s.token_hash, s.kind, s.csrf_token, a.name AS account_name, \
          u.unread_notifications AS unread, ",
         user_columns!(),
@@ -75,19 +95,16 @@ pub async fn lookup(conn: &mut Conn, token_hash: &str, now: i64) -> sqlx::Result
     .bind(now)
     .fetch_optional(conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let user = users::from_row(&row)?;
-    let kind: String = row.try_get("kind")?;
-    Ok(Some(Session {
-        token_hash: row.try_get("token_hash")?,
-        kind: if kind == "web" { Kind::Web } else { Kind::Api },
-        csrf_token: row.try_get("csrf_token")?,
-        unread: row.try_get("unread")?,
+    Ok(row.map(|row| Session {
+        token_hash: row.token_hash,
+        kind: row.kind,
+        csrf_token: row.csrf_token,
+        unread: row.unread,
         account: Account {
-            id: user.account_id.clone(),
-            name: row.try_get("account_name")?,
+            id: row.user.account_id.clone(),
+            name: row.account_name,
         },
-        user,
+        user: row.user,
     }))
 }
 

@@ -1,18 +1,17 @@
 //! Team members. Email is unique across the whole service; `position` is the join order.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::Conn;
+use super::{Conn, Flag};
 use crate::domain::Role;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: String,
     pub account_id: String,
     pub name: String,
     pub email: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
     /// Team order: the order members joined, used wherever the team is listed or ranked.
     pub position: i64,
@@ -33,20 +32,6 @@ macro_rules! user_columns {
     };
 }
 pub(crate) use user_columns;
-
-pub(crate) fn from_row(row: &AnyRow) -> sqlx::Result<User> {
-    let role: String = row.try_get("role")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
-        active: row.try_get::<i64, _>("active")? != 0,
-        position: row.try_get("position")?,
-    })
-}
 
 /// Inserts a member at the end of the team order.
 pub async fn insert(conn: &mut Conn, user: &NewUser<'_>, now: i64) -> sqlx::Result<()> {
@@ -78,7 +63,13 @@ pub async fn email_taken(conn: &mut Conn, email: &str) -> sqlx::Result<bool> {
 
 /// The member with this email and their password hash, in any account (for sign-in).
 pub async fn find_for_login(conn: &mut Conn, email: &str) -> sqlx::Result<Option<(User, String)>> {
-    let row = sqlx::query(concat!(
+    #[derive(sqlx::FromRow)]
+    struct Login {
+        #[sqlx(flatten)]
+        user: User,
+        password_hash: String,
+    }
+    let row: Option<Login> = sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
         ", u.password_hash FROM users u WHERE u.email = $1"
@@ -86,12 +77,11 @@ pub async fn find_for_login(conn: &mut Conn, email: &str) -> sqlx::Result<Option
     .bind(email)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| Ok((from_row(&r)?, r.try_get("password_hash")?)))
-        .transpose()
+    Ok(row.map(|r| (r.user, r.password_hash)))
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<User>> {
-    let row = sqlx::query(concat!(
+    sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
         " FROM users u WHERE u.account_id = $1 AND u.id = $2"
@@ -99,21 +89,19 @@ pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Op
     .bind(account_id)
     .bind(id)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .await
 }
 
 /// The whole team in team order.
 pub async fn list(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<User>> {
-    let rows = sqlx::query(concat!(
+    sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
         " FROM users u WHERE u.account_id = $1 ORDER BY u.position, u.id"
     ))
     .bind(account_id)
     .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    .await
 }
 
 pub async fn update_role_active(

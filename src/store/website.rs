@@ -1,10 +1,8 @@
 //! The website form's key and settings, idempotency keys and rate-limit windows of the
 //! public endpoints.
 
-use sqlx::Row;
-
-use super::Conn;
 use super::sql::Sql;
+use super::{Conn, Flag};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebsiteForm {
@@ -28,16 +26,29 @@ pub async fn create(conn: &mut Conn, account_id: &str, form_key: &str) -> sqlx::
     Ok(())
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<WebsiteForm> {
-    let redirects: String = r.try_get("allowed_redirects")?;
-    Ok(WebsiteForm {
-        account_id: r.try_get("account_id")?,
-        account_name: r.try_get("account_name")?,
-        form_key: r.try_get("form_key")?,
-        allowed_redirects: serde_json::from_str(&redirects).unwrap_or_default(),
-        assistant_enabled: r.try_get::<i64, _>("assistant_enabled")? != 0,
-        description: r.try_get("description")?,
-    })
+/// A form as stored: the redirects are a JSON list.
+#[derive(sqlx::FromRow)]
+struct FormRow {
+    account_id: String,
+    account_name: String,
+    form_key: String,
+    allowed_redirects: String,
+    #[sqlx(try_from = "Flag")]
+    assistant_enabled: bool,
+    description: String,
+}
+
+impl From<FormRow> for WebsiteForm {
+    fn from(r: FormRow) -> Self {
+        WebsiteForm {
+            account_id: r.account_id,
+            account_name: r.account_name,
+            form_key: r.form_key,
+            allowed_redirects: serde_json::from_str(&r.allowed_redirects).unwrap_or_default(),
+            assistant_enabled: r.assistant_enabled,
+            description: r.description,
+        }
+    }
 }
 
 const SELECT: &str = "SELECT w.account_id, a.name AS account_name, w.form_key, w.allowed_redirects, \
@@ -46,21 +57,21 @@ const SELECT: &str = "SELECT w.account_id, a.name AS account_name, w.form_key, w
 
 pub async fn by_account(conn: &mut Conn, account_id: &str) -> sqlx::Result<WebsiteForm> {
     let sql = format!("{SELECT} WHERE w.account_id = $1");
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let r: FormRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
         .fetch_one(conn)
         .await?;
-    from_row(&r)
+    Ok(r.into())
 }
 
 /// The account a public form key belongs to (the key is the only way in).
 pub async fn by_key(conn: &mut Conn, form_key: &str) -> sqlx::Result<Option<WebsiteForm>> {
     let sql = format!("{SELECT} WHERE w.form_key = $1");
-    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let r: Option<FormRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(form_key)
         .fetch_optional(conn)
         .await?;
-    r.as_ref().map(from_row).transpose()
+    Ok(r.map(WebsiteForm::from))
 }
 
 /// The account a form key belongs to.
@@ -184,7 +195,5 @@ pub async fn window_hits(
         .push(" AND bucket IN ")
         .in_list(buckets.iter().copied());
     let rows = sql.query().fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("bucket")?, r.try_get("hits")?)))
-        .collect()
+    rows.iter().map(sqlx::FromRow::from_row).collect()
 }

@@ -1,7 +1,7 @@
 //! The leads list: which index a page walks, or whether a search asks the trigram index
 //! (`search`) instead, and the statement of each plan.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::search::{Trigrams, fts_query, measure_commonness, rare_before, searchable};
 use super::{Lead, from_row};
@@ -284,9 +284,13 @@ pub async fn list(
                 Some(commonness) if rare_before(commonness, edge) => true,
                 _ => {
                     let (sql, args) = list_sql(backend, ListPlan::Probe, account_id, filter);
+                    #[derive(sqlx::FromRow)]
+                    struct Probe {
+                        visited: i64,
+                        hits: i64,
+                    }
                     let probe = bound(sql, args).fetch_one(&mut *conn).await?;
-                    let visited: i64 = probe.try_get("visited")?;
-                    let hits: i64 = probe.try_get("hits")?;
+                    let Probe { visited, hits } = Probe::from_row(&probe)?;
                     visited == PROBE_ROWS && hits < filter.limit
                 }
             };

@@ -3,7 +3,7 @@
 //! behind a search is `search`, which `list` uses.
 
 use crate::domain::HistoryKind;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
 use super::Conn;
@@ -45,7 +45,7 @@ impl Lead {
     }
 }
 
-/// The columns `from_row` reads (lead `l`, owner `o`, creator `c`).
+/// The columns `LeadRecord` reads (lead `l`, owner `o`, creator `c`).
 macro_rules! lead_columns {
     () => {
         " l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
@@ -82,43 +82,66 @@ pub mod search;
 
 pub use list::{ListFilter, OwnerFilter, list};
 
+/// A lead as `lead_select!` reads it: people and routing are several columns each.
+#[derive(sqlx::FromRow)]
+struct LeadRecord {
+    id: String,
+    account_id: String,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    company: Option<String>,
+    notes: Option<String>,
+    #[sqlx(try_from = "String")]
+    status: LeadStatus,
+    #[sqlx(try_from = "String")]
+    source: LeadSource,
+    owner_id: Option<String>,
+    owner_name: Option<String>,
+    created_by: Option<String>,
+    creator_name: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    routing_strategy: Option<String>,
+    routing_seq: Option<i64>,
+    routing_reason: Option<String>,
+    /// Only single-lead reads select the receipt; lists leave it out (it can be large).
+    #[sqlx(default)]
+    routing_receipt: Option<String>,
+}
+
+impl From<LeadRecord> for Lead {
+    fn from(r: LeadRecord) -> Self {
+        Lead {
+            id: r.id,
+            account_id: r.account_id,
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            company: r.company,
+            notes: r.notes,
+            status: r.status,
+            source: r.source,
+            owner: r.owner_id.zip(r.owner_name),
+            created_by: r.created_by.zip(r.creator_name),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            routing: match (r.routing_strategy, r.routing_seq, r.routing_reason) {
+                (Some(strategy), Some(seq), Some(reason)) => Some(Routing {
+                    strategy,
+                    seq,
+                    reason,
+                }),
+                _ => None,
+            },
+            receipt_json: r.routing_receipt,
+        }
+    }
+}
+
+/// A lead from a row of `lead_select!` run by [`crate::store::sql::bound`] (the list).
 fn from_row(r: &AnyRow) -> sqlx::Result<Lead> {
-    let decode = |what: &str, v: String| sqlx::Error::Decode(format!("{what} {v}").into());
-    let status: String = r.try_get("status")?;
-    let source: String = r.try_get("source")?;
-    let person = |id: &str, name: &str| -> sqlx::Result<Option<Person>> {
-        let id: Option<String> = r.try_get(id)?;
-        let name: Option<String> = r.try_get(name)?;
-        Ok(id.zip(name))
-    };
-    let strategy: Option<String> = r.try_get("routing_strategy")?;
-    let seq: Option<i64> = r.try_get("routing_seq")?;
-    let reason: Option<String> = r.try_get("routing_reason")?;
-    Ok(Lead {
-        id: r.try_get("id")?,
-        account_id: r.try_get("account_id")?,
-        name: r.try_get("name")?,
-        email: r.try_get("email")?,
-        phone: r.try_get("phone")?,
-        company: r.try_get("company")?,
-        notes: r.try_get("notes")?,
-        status: LeadStatus::parse(&status).ok_or_else(|| decode("status", status.clone()))?,
-        source: LeadSource::parse(&source).ok_or_else(|| decode("source", source.clone()))?,
-        owner: person("owner_id", "owner_name")?,
-        created_by: person("created_by", "creator_name")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        routing: match (strategy, seq, reason) {
-            (Some(strategy), Some(seq), Some(reason)) => Some(Routing {
-                strategy,
-                seq,
-                reason,
-            }),
-            _ => None,
-        },
-        // Only single-lead reads select the receipt; lists leave it out (it can be large).
-        receipt_json: r.try_get("routing_receipt").unwrap_or(None),
-    })
+    LeadRecord::from_row(r).map(Lead::from)
 }
 
 pub(super) fn search_text(name: &str, email: Option<&str>, company: Option<&str>) -> String {
@@ -131,7 +154,7 @@ pub(super) fn search_text(name: &str, email: Option<&str>, company: Option<&str>
 }
 
 pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Option<Lead>> {
-    let row = sqlx::query(concat!(
+    let row: Option<LeadRecord> = sqlx::query_as(concat!(
         lead_select!("l.routing_receipt,"),
         "WHERE l.account_id = $1 AND l.id = $2"
     ))
@@ -139,7 +162,7 @@ pub async fn get(conn: &mut Conn, account_id: &str, id: &str) -> sqlx::Result<Op
     .bind(id)
     .fetch_optional(conn)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    Ok(row.map(Lead::from))
 }
 
 /// Sets the owner only if it is still `expected` (compare-and-set); false when it is not.
@@ -238,6 +261,34 @@ pub struct Event {
     pub detail: String,
 }
 
+/// An event as stored: each of its three people is two columns.
+#[derive(sqlx::FromRow)]
+struct EventRecord {
+    at: i64,
+    #[sqlx(try_from = "String")]
+    kind: HistoryKind,
+    detail: String,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    from_owner_id: Option<String>,
+    from_name: Option<String>,
+    to_owner_id: Option<String>,
+    to_name: Option<String>,
+}
+
+impl From<EventRecord> for Event {
+    fn from(r: EventRecord) -> Self {
+        Event {
+            at: r.at,
+            actor: r.actor_id.zip(r.actor_name),
+            kind: r.kind,
+            from_owner: r.from_owner_id.zip(r.from_name),
+            to_owner: r.to_owner_id.zip(r.to_name),
+            detail: r.detail,
+        }
+    }
+}
+
 const EVENTS_SQL: &str = "SELECT e.at, e.kind, e.detail, e.actor_id, a.name AS actor_name, \
      e.from_owner_id, f.name AS from_name, e.to_owner_id, t.name AS to_name \
      FROM lead_events e \
@@ -248,32 +299,12 @@ const EVENTS_SQL: &str = "SELECT e.at, e.kind, e.detail, e.actor_id, a.name AS a
 
 /// A lead's history, oldest first.
 pub async fn events(conn: &mut Conn, account_id: &str, lead_id: &str) -> sqlx::Result<Vec<Event>> {
-    let rows = sqlx::query(EVENTS_SQL)
+    let rows: Vec<EventRecord> = sqlx::query_as(EVENTS_SQL)
         .bind(account_id)
         .bind(lead_id)
         .fetch_all(conn)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let person = |id: &str, name: &str| -> sqlx::Result<Option<Person>> {
-                let id: Option<String> = r.try_get(id)?;
-                let name: Option<String> = r.try_get(name)?;
-                Ok(id.zip(name))
-            };
-            Ok(Event {
-                at: r.try_get("at")?,
-                actor: person("actor_id", "actor_name")?,
-                kind: {
-                    let kind: String = r.try_get("kind")?;
-                    HistoryKind::parse(&kind)
-                        .ok_or_else(|| sqlx::Error::Decode(format!("history kind {kind}").into()))?
-                },
-                from_owner: person("from_owner_id", "from_name")?,
-                to_owner: person("to_owner_id", "to_name")?,
-                detail: r.try_get("detail")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(Event::from).collect())
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 //! builds the statements; the LIKE there decides what matches, so everything here only
 //! narrows (and any choice returns the same page).
 
-use sqlx::Row;
-
 use crate::store::Conn;
 use crate::store::sql::{Sql, Value, bound};
 
@@ -97,7 +95,8 @@ pub fn commonness_sql(q: &str) -> (String, Vec<Value<'static>>) {
 /// Runs `commonness_sql`: one number per measured trigram of q, in q's order.
 pub(super) async fn measure_commonness(conn: &mut Conn, q: &str) -> sqlx::Result<Vec<i64>> {
     let (sql, args) = commonness_sql(q);
-    let measured: String = bound(sql, args).fetch_one(&mut *conn).await?.try_get(0)?;
+    let row = bound(sql, args).fetch_one(&mut *conn).await?;
+    let (measured,): (String,) = sqlx::FromRow::from_row(&row)?;
     Ok(measured
         .split(',')
         .map(|n| n.parse().unwrap_or(0))
