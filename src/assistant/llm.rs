@@ -462,6 +462,7 @@ fn parse_create_lead(arguments: &str) -> Result<LeadArgs, BadCall> {
         company: string(&args, "company", &mut errors),
         // Checked as a lead's notes are (multi-line text), and shorter.
         notes: string(&args, "summary", &mut errors),
+        ..LeadInput::default()
     };
     // The same rules as `service::website::validate`, the public form's.
     let fields = LeadChanges::parse(&input, true, &mut errors);

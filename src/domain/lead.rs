@@ -30,6 +30,8 @@ impl LeadChanges {
             phone: self.phone.into_value(),
             company: self.company.into_value(),
             notes: self.notes.into_value(),
+            country: self.country.into_value(),
+            company_size: self.company_size.into_value(),
             source,
         })
     }
@@ -54,6 +56,10 @@ pub struct NewLead {
     pub phone: Option<Phone>,
     pub company: Option<Company>,
     pub notes: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: Option<String>,
+    /// Employees.
+    pub company_size: Option<i64>,
     pub source: LeadSource,
 }
 
@@ -84,6 +90,14 @@ impl<T> Change<T> {
     }
 }
 
+/// In a JSON body: `null` clears, a value sets; a field left out keeps (with
+/// `#[serde(default)]`).
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Change<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(d).map(|v| v.map_or(Change::Clear, Change::Set))
+    }
+}
+
 /// What an edit changes, validated: a name is kept (`None`) or set, an optional field is
 /// kept, cleared or set.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -93,6 +107,8 @@ pub struct LeadChanges {
     pub phone: Change<Phone>,
     pub company: Change<Company>,
     pub notes: Change<String>,
+    pub country: Change<String>,
+    pub company_size: Change<i64>,
 }
 
 /// Declares a text newtype made only by its `parse`.
@@ -190,6 +206,23 @@ pub struct LeadInput {
     pub phone: Option<String>,
     pub company: Option<String>,
     pub notes: Option<String>,
+    /// A code (`DE`) or an English name.
+    pub country: Option<String>,
+    /// A whole number of employees, as typed.
+    pub company_size: Option<String>,
+}
+
+pub const COMPANY_SIZE_MAX: i64 = 100_000_000;
+
+/// A number of employees: a whole number from 0 (thousands separators allowed).
+pub fn parse_company_size(raw: &str) -> Result<i64, String> {
+    let digits: String = raw.trim().chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    match digits.parse::<i64>() {
+        Ok(n) if n < 0 => Err("must not be negative".into()),
+        Ok(n) if n > COMPANY_SIZE_MAX => Err("must be at most 100,000,000 employees".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("must be a whole number of employees".into()),
+    }
 }
 
 impl LeadChanges {
@@ -224,6 +257,18 @@ impl LeadChanges {
                 input.notes.as_ref(),
                 "notes",
                 |raw| optional_text(raw, NOTES_MAX, true),
+                errors,
+            ),
+            country: change(
+                input.country.as_ref(),
+                "country",
+                |raw| super::country::parse(raw).map(str::to_owned),
+                errors,
+            ),
+            company_size: change(
+                input.company_size.as_ref(),
+                "company_size",
+                parse_company_size,
                 errors,
             ),
         }
@@ -264,10 +309,12 @@ mod tests {
                 phone: Some("1".repeat(51)),
                 company: Some("a\u{0}b".into()),
                 notes: Some("n".repeat(10_001)),
+                country: Some("Atlantis".into()),
+                company_size: Some("-3".into()),
             },
             true,
         );
-        for f in ["name", "email", "phone", "company", "notes"] {
+        for f in ["name", "email", "phone", "company", "notes", "country", "company_size"] {
             assert!(errors.get(f).is_some(), "{f}");
         }
     }

@@ -393,6 +393,8 @@ mod hostile {
                 phone: Some(raw.clone()),
                 company: Some(raw.clone()),
                 notes: Some(raw.clone()),
+                country: Some(raw.clone()),
+                company_size: Some(raw.clone()),
             };
             let mut errors = FieldErrors::default();
             let _ = LeadChanges::parse(&input, true, &mut errors);

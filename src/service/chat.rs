@@ -237,8 +237,7 @@ fn lead_from(details: &Details, transcript: &[Line]) -> Result<NewLead> {
         email: details.email.clone(),
         phone: details.phone.clone(),
         company: details.company.clone(),
-        message: None,
-        honeypot: None,
+        ..Submission::default()
     };
     let mut lead = website::validate(&submission)?;
     lead.source = LeadSource::Assistant;

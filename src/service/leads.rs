@@ -256,6 +256,12 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
             changed.push(label);
         }
     }
+    if set_field(&mut next.country, fields.country) {
+        changed.push("country");
+    }
+    if set_field(&mut next.company_size, fields.company_size) {
+        changed.push("company size");
+    }
     let status_changed = status.is_some_and(|s| s != lead.status);
     if let Some(s) = status {
         next.status = s;
@@ -511,4 +517,16 @@ pub async fn change_owner(
         .ok_or(Error::NotFound)?;
     tx.commit().await?;
     Ok(lead)
+}
+
+/// Applies an edit to one optional field; whether it changed.
+fn set_field<T: PartialEq>(slot: &mut Option<T>, change: Change<T>) -> bool {
+    let value = match change {
+        Change::Keep => return false,
+        Change::Clear => None,
+        Change::Set(value) => Some(value),
+    };
+    let changed = value != *slot;
+    *slot = value;
+    changed
 }

@@ -6,7 +6,13 @@ use serde_json::json;
 
 use super::Actor;
 use crate::domain::permissions::{self, Action};
+use std::collections::HashMap;
+
+use super::rotations;
+use crate::domain::routing::engine::Engine;
 use crate::domain::routing::{self, Candidate, Receipt, Strategy};
+use crate::domain::rules::{DEFAULT_ROTATION, Facts};
+use crate::store::rotations as rotation_store;
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
 use crate::store::routing::{self as store, Settings};
@@ -177,13 +183,51 @@ pub async fn save(db: &Db, actor: &Actor, input: SaveInput) -> Result<RoutingVie
     Ok(view)
 }
 
-/// An account's routing while a transaction holds its routing lock: the settings and the
-/// candidates read once, then one decision per new lead in arrival order, each seeing the
-/// ones before it (the decision, the seq and the counters move together). The member
-/// counters and [`Router::moved_seq`] are written by the caller's batch.
+/// The account's routing engine: rules, rotations (the default first), candidates and
+/// turns. `with_rotations` false skips reading named rotations and turns when the account
+/// has no rules (intake: an account without rules reads nothing more than before).
+pub(crate) async fn engine(
+    conn: &mut Conn,
+    account_id: &str,
+    with_rotations: bool,
+) -> Result<Engine> {
+    let settings = store::get(conn, account_id).await?;
+    engine_from(conn, account_id, &settings, with_rotations).await
+}
+
+async fn engine_from(
+    conn: &mut Conn,
+    account_id: &str,
+    settings: &Settings,
+    with_rotations: bool,
+) -> Result<Engine> {
+    let mut rotations = vec![rotations::engine_rotation(
+        DEFAULT_ROTATION,
+        &rotation_store::default_settings(settings),
+    )];
+    let mut turns = HashMap::new();
+    if with_rotations || !settings.rules.is_empty() {
+        for r in rotation_store::list(conn, account_id).await? {
+            rotations.push(rotations::engine_rotation(&r.id, &r.settings));
+        }
+        turns = rotation_store::turns(conn, account_id).await?;
+    }
+    Ok(Engine {
+        rules: settings.rules.clone(),
+        rotations,
+        candidates: store::candidates(conn, account_id).await?,
+        turns,
+    })
+}
+
+/// An account's routing while a transaction holds its routing lock: the engine read once,
+/// then one decision per new lead in arrival order, each seeing the ones before it (the
+/// decision, the seq and the counters move together). The member counters, the named
+/// rotations' turns and [`Router::moved_seq`] are written by the caller's batch.
 pub(crate) struct Router {
-    settings: Settings,
-    candidates: Vec<Candidate>,
+    enabled: bool,
+    engine: Option<Engine>,
+    first_seq: i64,
     next_seq: i64,
 }
 
@@ -191,44 +235,38 @@ impl Router {
     pub(crate) async fn load(db: &Db, tx: &mut Conn, account_id: &str) -> Result<Self> {
         db.lock_routing(tx, account_id).await?;
         let settings = store::get(tx, account_id).await?;
-        let candidates = if settings.enabled {
-            store::candidates(tx, account_id).await?
+        let engine = if settings.enabled {
+            Some(engine_from(tx, account_id, &settings, false).await?)
         } else {
-            Vec::new()
+            None
         };
         Ok(Self {
+            enabled: settings.enabled,
+            engine,
+            first_seq: settings.next_seq,
             next_seq: settings.next_seq,
-            settings,
-            candidates,
         })
     }
 
     /// Decides the next lead's owner; `None` when routing is off or nobody can take it
     /// (the lead stays unassigned).
-    pub(crate) fn route(&mut self) -> Option<Receipt> {
-        if !self.settings.enabled {
-            return None;
-        }
-        let receipt = routing::decide(
-            self.settings.strategy,
-            &self.settings.rotation,
-            &self.candidates,
-            self.next_seq,
-        )?;
-        routing::apply(&mut self.candidates, &receipt.owner.id, receipt.seq);
+    pub(crate) fn route(&mut self, facts: &Facts) -> Option<Receipt> {
+        let engine = self.engine.as_mut().filter(|_| self.enabled)?;
+        let receipt = engine.decide(facts, self.next_seq)?;
+        engine.apply(&receipt);
         self.next_seq += 1;
         Some(receipt)
     }
 
     /// A lead given to `user_id` by hand counts in later balanced decisions of the batch.
     pub(crate) fn owner_given(&mut self, user_id: &str) {
-        if let Some(c) = self.candidates.iter_mut().find(|c| c.id == user_id) {
-            c.open_leads += 1;
+        if let Some(engine) = &mut self.engine {
+            engine.owner_given(user_id);
         }
     }
 
     /// The account's next routing seq, when this router decided leads (the batch writes it).
     pub(crate) fn moved_seq(&self) -> Option<i64> {
-        (self.next_seq != self.settings.next_seq).then_some(self.next_seq)
+        (self.next_seq != self.first_seq).then_some(self.next_seq)
     }
 }

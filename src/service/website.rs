@@ -200,6 +200,10 @@ pub struct Submission {
     pub message: Option<String>,
     /// The hidden field people never see; bots fill it in.
     pub honeypot: Option<String>,
+    /// A code or an English name.
+    pub country: Option<String>,
+    /// Employees, as typed.
+    pub company_size: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +233,8 @@ pub fn validate(sub: &Submission) -> Result<NewLead> {
         phone: sub.phone.clone(),
         company: sub.company.clone(),
         notes: sub.message.clone(),
+        country: sub.country.clone(),
+        company_size: sub.company_size.clone(),
     };
     let fields = LeadChanges::parse(&input, true, &mut errors);
     let email = errors.check(
@@ -350,7 +356,13 @@ const KEY_REUSED: &str = "was already used with a different request";
 /// What a retry must repeat to get the first lead back: the validated fields, so the same
 /// submission sent as JSON or as a form (or with other spacing) is the same request.
 fn request_hash(lead: &NewLead) -> String {
-    let fields = json!([lead.name, lead.email, lead.phone, lead.company, lead.notes]);
+    let mut fields = json!([lead.name, lead.email, lead.phone, lead.company, lead.notes]);
+    // Only when given: a submission without them hashes as it did before they existed.
+    if lead.country.is_some() || lead.company_size.is_some() {
+        if let Some(list) = fields.as_array_mut() {
+            list.extend([json!(lead.country), json!(lead.company_size)]);
+        }
+    }
     secrets::token_hash(&fields.to_string())
 }
 

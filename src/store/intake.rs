@@ -204,8 +204,17 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
         "routing_reason",
         "search_text",
         "routing_receipt",
+        "country",
+        "company_size",
+        "routing_rotation_id",
+        "routing_rotation_name",
+        "routing_rule_id",
+        "routing_rule_name",
     ];
     statements.add("leads", COLUMNS, rows, |(l, search)| {
+        let route = |part: fn(&Routing) -> Option<&(String, String)>| {
+            l.routing.as_ref().and_then(part)
+        };
         [
             text(Some(&l.id)),
             text(Some(&l.account_id)),
@@ -225,6 +234,12 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
             text(l.routing.as_ref().map(|r| r.reason.as_str())),
             text(Some(search)),
             text(l.receipt.as_deref()),
+            text(l.lead.country.as_deref()),
+            int(l.lead.company_size),
+            text(route(|r| r.rotation.as_ref()).map(|(id, _)| id.as_str())),
+            text(route(|r| r.rotation.as_ref()).map(|(_, name)| name.as_str())),
+            text(route(|r| r.rule.as_ref()).map(|(id, _)| id.as_str())),
+            text(route(|r| r.rule.as_ref()).map(|(_, name)| name.as_str())),
         ]
     });
 }

@@ -12,6 +12,7 @@ pub mod leads;
 mod migrate;
 pub mod notifications;
 pub mod password_resets;
+pub mod rotations;
 pub mod routing;
 pub mod sessions;
 pub mod sql;

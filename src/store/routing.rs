@@ -5,7 +5,11 @@ use crate::domain::HistoryKind;
 
 use super::leads::Person;
 use super::{Conn, Flag};
+use std::collections::HashMap;
+
+use crate::domain::routing::settings::{IfNoneAvailable, SlaAction};
 use crate::domain::routing::{Candidate, Strategy};
+use crate::domain::rules::Rule;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -17,6 +21,15 @@ pub struct Settings {
     pub next_seq: i64,
     pub updated_at: Option<i64>,
     pub updated_by: Option<Person>,
+    /// The routing rules in order, and the list's version (bumped by each save).
+    pub rules: Vec<Rule>,
+    pub rules_version: i64,
+    /// The default rotation's weights other than 100, and its other settings.
+    pub weights: HashMap<String, i64>,
+    pub if_none_available: IfNoneAvailable,
+    pub first_touch_minutes: Option<i64>,
+    pub sla_action: SlaAction,
+    pub max_hops: i64,
 }
 
 /// The settings as stored: the strategy is its name, the rotation JSON, the editor two columns.
@@ -30,6 +43,19 @@ struct SettingsRow {
     updated_at: Option<i64>,
     updated_by: Option<String>,
     updated_by_name: Option<String>,
+    rules: String,
+    rules_version: i64,
+    weights: String,
+    #[sqlx(try_from = "String")]
+    if_none_available: IfNoneAvailable,
+    first_touch_minutes: Option<i64>,
+    #[sqlx(try_from = "String")]
+    sla_action: SlaAction,
+    max_hops: i64,
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> sqlx::Result<T> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 impl TryFrom<SettingsRow> for Settings {
@@ -40,11 +66,17 @@ impl TryFrom<SettingsRow> for Settings {
             enabled: r.enabled,
             strategy: Strategy::parse(&r.strategy)
                 .ok_or_else(|| sqlx::Error::Decode(format!("strategy {}", r.strategy).into()))?,
-            rotation: serde_json::from_str(&r.rotation)
-                .map_err(|e| sqlx::Error::Decode(e.into()))?,
+            rotation: json(&r.rotation)?,
             next_seq: r.next_seq,
             updated_at: r.updated_at,
             updated_by: r.updated_by.zip(r.updated_by_name),
+            rules: json(&r.rules)?,
+            rules_version: r.rules_version,
+            weights: json(&r.weights)?,
+            if_none_available: r.if_none_available,
+            first_touch_minutes: r.first_touch_minutes,
+            sla_action: r.sla_action,
+            max_hops: r.max_hops,
         })
     }
 }
@@ -83,7 +115,8 @@ pub async fn create_default(conn: &mut Conn, account_id: &str) -> sqlx::Result<(
 pub async fn get(conn: &mut Conn, account_id: &str) -> sqlx::Result<Settings> {
     let r: SettingsRow = sqlx::query_as(
         "SELECT s.enabled, s.strategy, s.rotation, s.next_seq, s.updated_at, s.updated_by, \
-         u.name AS updated_by_name FROM routing_settings s \
+         u.name AS updated_by_name, s.rules, s.rules_version, s.weights, s.if_none_available, \
+         s.first_touch_minutes, s.sla_action, s.max_hops FROM routing_settings s \
          LEFT JOIN users u ON u.id = s.updated_by AND u.account_id = s.account_id \
          WHERE s.account_id = $1",
     )
@@ -109,6 +142,29 @@ pub async fn save(
     .bind(i64::from(enabled))
     .bind(strategy.as_str())
     .bind(serde_json::to_string(rotation).unwrap_or_else(|_| "[]".into()))
+    .bind(now)
+    .bind(by)
+    .bind(account_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the rule list, with its new version.
+pub async fn save_rules(
+    conn: &mut Conn,
+    account_id: &str,
+    rules: &[Rule],
+    version: i64,
+    by: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE routing_settings SET rules = $1, rules_version = $2, updated_at = $3, \
+         updated_by = $4 WHERE account_id = $5",
+    )
+    .bind(serde_json::to_string(rules).unwrap_or_else(|_| "[]".into()))
+    .bind(version)
     .bind(now)
     .bind(by)
     .bind(account_id)

@@ -27,6 +27,7 @@ mod ops;
 mod pages;
 mod processes;
 mod routing;
+mod rules;
 mod routing_page;
 mod server;
 mod signup_limits;

@@ -3,6 +3,7 @@
 //! the same order give the same owners, which is what the per-account serialisation and
 //! the backtest's replay rely on.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -65,18 +66,20 @@ impl Engine {
         self.rotations.iter().find(|r| r.id == id)
     }
 
-    /// The candidates as `rotation` sees them: its own round-robin order.
-    pub fn candidates_for(&self, rotation: &Rotation) -> Vec<Candidate> {
-        let mut view = self.candidates.clone();
-        if !rotation.is_default() {
-            for c in &mut view {
-                c.last_routed_seq = self
-                    .turns
-                    .get(&(rotation.id.clone(), c.id.clone()))
-                    .copied();
-            }
+    /// The candidates as `rotation` sees them: its own round-robin order (the default
+    /// rotation's is the candidates' own, borrowed: no copy on the common path).
+    pub fn candidates_for(&self, rotation: &Rotation) -> Cow<'_, [Candidate]> {
+        if rotation.is_default() {
+            return Cow::Borrowed(&self.candidates);
         }
-        view
+        let mut view = self.candidates.clone();
+        for c in &mut view {
+            c.last_routed_seq = self
+                .turns
+                .get(&(rotation.id.clone(), c.id.clone()))
+                .copied();
+        }
+        Cow::Owned(view)
     }
 
     /// The pool of `rotation` right now, or `None` when it cannot take a lead.

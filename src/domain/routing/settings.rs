@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Strategy;
 use crate::domain::kinds::closed_set;
+use crate::domain::lead::Change;
 use crate::domain::validate::{self, FieldErrors};
 
 pub const DEFAULT_NAME: &str = "Everyone";
@@ -69,7 +70,7 @@ impl RotationSettings {
 }
 
 /// A change as it arrives; a field left out keeps its value. `first_touch_minutes: null`
-/// turns the first-touch timer off, so it is "absent" vs "null" (see [`Patch`]).
+/// turns the first-touch timer off, so it is "absent" vs "null" (see [`Change`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RotationInput {
     pub name: Option<String>,
@@ -77,7 +78,7 @@ pub struct RotationInput {
     pub members: Option<Vec<MemberInput>>,
     pub if_none_available: Option<String>,
     #[serde(default)]
-    pub first_touch_minutes: Patch<i64>,
+    pub first_touch_minutes: Change<i64>,
     pub sla_action: Option<String>,
     pub max_hops: Option<i64>,
 }
@@ -86,21 +87,6 @@ pub struct RotationInput {
 pub struct MemberInput {
     pub user_id: String,
     pub weight: Option<i64>,
-}
-
-/// A field that PATCH can leave alone, clear (`null`) or set.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Patch<T> {
-    #[default]
-    Keep,
-    Clear,
-    Set(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Option::<T>::deserialize(d).map(|v| v.map_or(Patch::Clear, Patch::Set))
-    }
 }
 
 /// Applies `input` to `settings`. `capable` are the ids of the account's sales-capable
@@ -161,10 +147,10 @@ pub fn apply(
         }
     }
     match input.first_touch_minutes {
-        Patch::Keep => {}
-        Patch::Clear => settings.first_touch_minutes = None,
-        Patch::Set(n) if FIRST_TOUCH_RANGE.contains(&n) => settings.first_touch_minutes = Some(n),
-        Patch::Set(_) => errors.add(
+        Change::Keep => {}
+        Change::Clear => settings.first_touch_minutes = None,
+        Change::Set(n) if FIRST_TOUCH_RANGE.contains(&n) => settings.first_touch_minutes = Some(n),
+        Change::Set(_) => errors.add(
             "first_touch_minutes",
             "must be from 1 to 10080 minutes (a week), or null for no timer",
         ),

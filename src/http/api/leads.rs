@@ -11,7 +11,9 @@ use utoipa_axum::routes;
 
 use super::UserRef;
 use crate::app::AppState;
-use crate::domain::lead::{LeadInput, LeadSource, LeadStatus};
+use crate::domain::lead::{Change, LeadInput, LeadSource, LeadStatus};
+use crate::domain::routing::settings::DEFAULT_NAME;
+use crate::domain::rules::DEFAULT_ROTATION;
 use crate::domain::routing::Strategy;
 use crate::error::Result;
 use crate::http::auth::ApiUser;
@@ -40,6 +42,18 @@ pub struct RoutingReceiptJson {
     seq: i64,
     /// Why this owner, in a sentence.
     reason: String,
+    /// The rotation that picked the owner (`default` is "Everyone").
+    rotation: NamedRef,
+    /// The routing rule that chose the rotation; null when none matched (or none existed).
+    #[schema(required = true)]
+    rule: Option<NamedRef>,
+}
+
+/// The id and name of a rotation or rule, as they were when the lead was routed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedRef {
+    id: String,
+    name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,6 +68,12 @@ pub struct LeadJson {
     company: Option<String>,
     #[schema(required = true)]
     notes: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[schema(required = true)]
+    country: Option<String>,
+    /// Employees.
+    #[schema(required = true)]
+    company_size: Option<i64>,
     status: LeadStatus,
     source: LeadSource,
     #[schema(required = true)]
@@ -68,6 +88,12 @@ pub struct LeadJson {
     /// Set only when auto-routing picked the owner.
     #[schema(required = true)]
     routing: Option<RoutingReceiptJson>,
+    /// The first-touch timer; null while the lead has none.
+    #[schema(required = true, value_type = Option<Object>)]
+    sla: Option<serde_json::Value>,
+    /// `waiting` while a lead is held for someone to be available; null otherwise.
+    #[schema(required = true, value_type = Option<String>)]
+    routing_state: Option<String>,
 }
 
 fn person(p: Option<Person>) -> Option<UserRef> {
@@ -83,17 +109,29 @@ impl From<Lead> for LeadJson {
             phone: l.phone,
             company: l.company,
             notes: l.notes,
+            country: l.country,
+            company_size: l.company_size,
             status: l.status,
             source: l.source,
             owner: person(l.owner),
             created_by: person(l.created_by),
             created_at: rfc3339(l.created_at),
             updated_at: rfc3339(l.updated_at),
-            routing: l.routing.map(|r| RoutingReceiptJson {
-                strategy: r.strategy,
-                seq: r.seq,
-                reason: r.reason,
+            routing: l.routing.map(|r| {
+                let named = |(id, name): Person| NamedRef { id, name };
+                RoutingReceiptJson {
+                    strategy: r.strategy,
+                    seq: r.seq,
+                    reason: r.reason,
+                    rotation: r.rotation.map(named).unwrap_or_else(|| NamedRef {
+                        id: DEFAULT_ROTATION.to_owned(),
+                        name: DEFAULT_NAME.to_owned(),
+                    }),
+                    rule: r.rule.map(named),
+                }
             }),
+            sla: None,
+            routing_state: None,
         }
     }
 }
@@ -107,6 +145,11 @@ pub struct CreateLeadRequest {
     phone: Option<String>,
     company: Option<String>,
     notes: Option<String>,
+    /// An ISO 3166-1 alpha-2 code (`DE`) or an English name; stored as the code.
+    country: Option<String>,
+    /// Employees, 0 or more.
+    #[schema(value_type = Option<i64>)]
+    company_size: Option<serde_json::Value>,
     /// An active sales-capable member; without it, routing (when on) picks the owner.
     owner_id: Option<String>,
     /// team (default), assistant or import.
@@ -130,6 +173,8 @@ async fn create(
             phone: body.phone,
             company: body.company,
             notes: body.notes,
+            country: body.country,
+            company_size: body.company_size.map(size_text),
         },
         owner_id: body.owner_id,
         source: body.source,
@@ -206,8 +251,34 @@ pub struct UpdateLeadRequest {
     phone: Option<String>,
     company: Option<String>,
     notes: Option<String>,
+    /// A code or an English name; an empty string or null clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    country: Change<String>,
+    /// Employees; null or an empty string clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    company_size: Change<serde_json::Value>,
     /// open, won, lost or dormant.
     status: Option<String>,
+}
+
+/// A JSON value as the text a lead field's parser reads: `501` and `"501"` alike; any
+/// other type is kept as its JSON so the parser refuses it by name.
+fn size_text(value: serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// An edit as the field parsers read it: keep (absent), clear (empty) or a value.
+fn edit_text<T>(change: Change<T>, text: impl FnOnce(T) -> String) -> Option<String> {
+    match change {
+        Change::Keep => None,
+        Change::Clear => Some(String::new()),
+        Change::Set(v) => Some(text(v)),
+    }
 }
 
 /// Edit a lead. Owner or Manager on any lead; Sales on a lead they own.
@@ -228,6 +299,8 @@ async fn update(
             phone: body.phone,
             company: body.company,
             notes: body.notes,
+            country: edit_text(body.country, |c| c),
+            company_size: edit_text(body.company_size, size_text),
         },
         status: body.status,
     };

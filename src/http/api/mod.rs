@@ -6,6 +6,7 @@ mod audit;
 mod chat;
 mod leads;
 mod notifications;
+mod rotations;
 mod routing;
 mod team;
 mod transcript;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(leads::router())
         .merge(routing::router())
+        .merge(rotations::router())
         .merge(notifications::router())
         .merge(website::router())
         .merge(chat::router())

@@ -101,6 +101,9 @@ struct JsonSubmission {
     company: Option<String>,
     message: Option<String>,
     website: Option<String>,
+    country: Option<String>,
+    /// A number or its text.
+    company_size: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -245,6 +248,11 @@ fn parse(kind: Kind, body: &[u8]) -> Result<(Submission, Option<String>), Error>
                     company: j.company,
                     message: j.message,
                     honeypot: j.website,
+                    country: j.country,
+                    company_size: j.company_size.map(|v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    }),
                 },
                 None,
             ))
@@ -266,6 +274,8 @@ fn parse(kind: Kind, body: &[u8]) -> Result<(Submission, Option<String>), Error>
                     company: get("company"),
                     message: get("message"),
                     honeypot: get(HONEYPOT),
+                    country: get("country"),
+                    company_size: get("company_size"),
                 },
                 get("redirect"),
             ))

@@ -6,6 +6,7 @@ mod error;
 mod leads;
 mod notifications_page;
 mod routing_page;
+mod rules_page;
 mod team_page;
 mod website_page;
 
@@ -48,6 +49,27 @@ pub fn router() -> Router<AppState> {
         .route(
             "/settings/routing",
             get(routing_page::show).post(routing_page::save),
+        )
+        .route(
+            "/settings/routing/rules",
+            get(rules_page::show).post(rules_page::save),
+        )
+        .route("/settings/routing/simulate", post(rules_page::simulate))
+        .route(
+            "/settings/routing/rotations",
+            post(rules_page::save_rotation),
+        )
+        .route(
+            "/settings/routing/rotations/new",
+            get(rules_page::new_rotation),
+        )
+        .route(
+            "/settings/routing/rotations/{id}",
+            get(rules_page::show_rotation).post(rules_page::save_rotation),
+        )
+        .route(
+            "/settings/routing/rotations/{id}/delete",
+            post(rules_page::delete_rotation),
         )
         .route(
             "/settings/website",

@@ -110,6 +110,8 @@ pub struct RoutingPage {
     /// One person in the pool: say so instead of listing them ten times.
     single_pool: bool,
     chart: Chart,
+    /// Routing rules saved: the card links to them.
+    rule_count: usize,
     error: Option<String>,
     notice: Option<&'static str>,
 }
@@ -132,6 +134,7 @@ async fn page(state: &AppState, user: &WebUser) -> Result<RoutingPage> {
             .map(|id| view.name_of(id).to_owned())
             .collect(),
         chart: chart(&view),
+        rule_count: view.settings.rules.len(),
         candidates: view
             .candidates
             .iter()

@@ -6,7 +6,9 @@
 
 pub mod writer;
 
-use crate::domain::lead::NewLead;
+use crate::domain::lead::{Company, NewLead};
+use crate::domain::rules::{DEFAULT_ROTATION, Facts};
+use crate::domain::validate::EmailAddress;
 use crate::domain::{HistoryKind, NotificationKind};
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::store::intake::{self, EventRow, LeadRow, MemberDelta, NotificationRow, Rows};
 use crate::store::leads::{self, Lead, Routing};
 use crate::store::users::User;
-use crate::store::{Conn, Db, website};
+use crate::store::{Conn, Db, rotations, website};
 
 /// New leads of one transaction, not yet written.
 pub(crate) struct Batch {
@@ -30,6 +32,8 @@ pub(crate) struct Batch {
     notifications: Vec<NotificationRow>,
     /// (account, member) -> what this batch adds to them.
     members: BTreeMap<(String, String), MemberDelta>,
+    /// (account, named rotation, member) -> the seq of the last lead it routed to them.
+    turns: BTreeMap<(String, String, String), i64>,
     /// (account, Idempotency-Key) -> (lead, request hash), for keys first used in this batch.
     keys: BTreeMap<(String, String), (String, String)>,
     /// Website form key -> its account, `None` for a key that does not exist.
@@ -47,6 +51,7 @@ impl Batch {
             events: Vec::new(),
             notifications: Vec::new(),
             members: BTreeMap::new(),
+            turns: BTreeMap::new(),
             keys: BTreeMap::new(),
             forms: HashMap::new(),
             windows: Windows::default(),
@@ -131,7 +136,14 @@ impl Batch {
                 router.owner_given(&o.id);
                 None
             }
-            None => router.route(),
+            None => router.route(&Facts::new(
+                new.source,
+                new.name.as_str(),
+                new.email.as_ref().map(EmailAddress::as_str),
+                new.company.as_ref().map(Company::as_str),
+                new.country.as_deref(),
+                new.company_size,
+            )),
         };
         let id = secrets::new_id();
         let owner_id = owner
@@ -144,8 +156,16 @@ impl Batch {
                 .entry((account_id.to_owned(), owner_id.clone()))
                 .or_default();
             entry.open += 1;
-            if let Some(r) = &receipt {
-                entry.last_routed_seq = Some(r.seq);
+            // A named rotation keeps its own turns; the default's are the member's.
+            match receipt.as_ref().map(|r| (r, r.rotation.as_ref())) {
+                Some((r, Some(rotation))) if rotation.id != DEFAULT_ROTATION => {
+                    self.turns.insert(
+                        (account_id.to_owned(), rotation.id.clone(), owner_id.clone()),
+                        r.seq,
+                    );
+                }
+                Some((r, _)) => entry.last_routed_seq = Some(r.seq),
+                None => {}
             }
         }
         let source = new.source.label();
@@ -224,6 +244,8 @@ impl Batch {
                 strategy: r.strategy.as_str().to_owned(),
                 seq: r.seq,
                 reason: r.reason.clone(),
+                rotation: r.rotation.as_ref().map(|n| (n.id.clone(), n.name.clone())),
+                rule: r.rule.as_ref().map(|n| (n.id.clone(), n.name.clone())),
             }),
             receipt: receipt
                 .as_ref()
@@ -299,6 +321,8 @@ impl Batch {
             ..self.planned()
         };
         intake::write(tx, db.backend, &rows).await?;
+        let turns: Vec<_> = self.turns.iter().collect();
+        rotations::write_turns(tx, &turns).await?;
         for ((account_id, key), (lead_id, hash)) in &self.keys {
             website::remember_key(tx, account_id, key, lead_id, hash, self.now).await?;
         }

@@ -3,6 +3,7 @@
 //! behind a search is `search`, which `list` uses.
 
 use crate::domain::HistoryKind;
+use crate::domain::rules::Facts;
 use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
@@ -17,6 +18,10 @@ pub struct Routing {
     pub strategy: String,
     pub seq: i64,
     pub reason: String,
+    /// (id, name) of the rotation and the rule, as they were at the decision; no rotation
+    /// means the default one (leads routed before rules existed).
+    pub rotation: Option<Person>,
+    pub rule: Option<Person>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub struct Lead {
     pub phone: Option<String>,
     pub company: Option<String>,
     pub notes: Option<String>,
+    pub country: Option<String>,
+    pub company_size: Option<i64>,
     pub status: LeadStatus,
     pub source: LeadSource,
     pub owner: Option<Person>,
@@ -50,7 +57,9 @@ macro_rules! lead_columns {
     () => {
         " l.id, l.account_id, l.name, l.email, l.phone, l.company, l.notes, l.status, \
          l.source, l.owner_id, o.name AS owner_name, l.created_by, c.name AS creator_name, \
-         l.created_at, l.updated_at, l.routing_strategy, l.routing_seq, l.routing_reason "
+         l.created_at, l.updated_at, l.routing_strategy, l.routing_seq, l.routing_reason, \
+         l.country, l.company_size, l.routing_rotation_id, l.routing_rotation_name, \
+         l.routing_rule_id, l.routing_rule_name "
     };
 }
 
@@ -105,6 +114,12 @@ struct LeadRecord {
     routing_strategy: Option<String>,
     routing_seq: Option<i64>,
     routing_reason: Option<String>,
+    country: Option<String>,
+    company_size: Option<i64>,
+    routing_rotation_id: Option<String>,
+    routing_rotation_name: Option<String>,
+    routing_rule_id: Option<String>,
+    routing_rule_name: Option<String>,
     /// Only single-lead reads select the receipt; lists leave it out (it can be large).
     #[sqlx(default)]
     routing_receipt: Option<String>,
@@ -120,6 +135,8 @@ impl From<LeadRecord> for Lead {
             phone: r.phone,
             company: r.company,
             notes: r.notes,
+            country: r.country,
+            company_size: r.company_size,
             status: r.status,
             source: r.source,
             owner: r.owner_id.zip(r.owner_name),
@@ -131,6 +148,8 @@ impl From<LeadRecord> for Lead {
                     strategy,
                     seq,
                     reason,
+                    rotation: r.routing_rotation_id.zip(r.routing_rotation_name),
+                    rule: r.routing_rule_id.zip(r.routing_rule_name),
                 }),
                 _ => None,
             },
@@ -193,7 +212,8 @@ pub async fn set_owner_if(
 pub async fn update(conn: &mut Conn, lead: &Lead, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE leads SET name = $1, email = $2, phone = $3, company = $4, notes = $5, \
-         status = $6, search_text = $7, updated_at = $8 WHERE account_id = $9 AND id = $10",
+         status = $6, search_text = $7, updated_at = $8, country = $9, company_size = $10 \
+         WHERE account_id = $11 AND id = $12",
     )
     .bind(&lead.name)
     .bind(&lead.email)
@@ -207,11 +227,56 @@ pub async fn update(conn: &mut Conn, lead: &Lead, now: i64) -> sqlx::Result<()> 
         lead.company.as_deref(),
     ))
     .bind(now)
+    .bind(&lead.country)
+    .bind(lead.company_size)
     .bind(&lead.account_id)
     .bind(&lead.id)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// What the routing rules read of each lead created since `since` that came in with no
+/// owner (its `created` event names none), in arrival order: the backtest's input.
+pub async fn arrived_unowned(
+    conn: &mut Conn,
+    account_id: &str,
+    since: i64,
+) -> sqlx::Result<Vec<Facts>> {
+    #[derive(sqlx::FromRow)]
+    struct Arrival {
+        #[sqlx(try_from = "String")]
+        source: LeadSource,
+        name: String,
+        email: Option<String>,
+        company: Option<String>,
+        country: Option<String>,
+        company_size: Option<i64>,
+    }
+    let rows: Vec<Arrival> = sqlx::query_as(
+        "SELECT l.source, l.name, l.email, l.company, l.country, l.company_size \
+         FROM lead_events e JOIN leads l ON l.account_id = e.account_id AND l.id = e.lead_id \
+         WHERE e.account_id = $1 AND e.kind = $2 AND e.at >= $3 AND e.to_owner_id IS NULL \
+         ORDER BY e.at, e.id",
+    )
+    .bind(account_id)
+    .bind(HistoryKind::Created.as_str())
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| {
+            Facts::new(
+                a.source,
+                &a.name,
+                a.email.as_deref(),
+                a.company.as_deref(),
+                a.country.as_deref(),
+                a.company_size,
+            )
+        })
+        .collect())
 }
 
 /// How many leads (of any status) a member owns.

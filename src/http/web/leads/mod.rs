@@ -47,6 +47,10 @@ pub struct LeadForm {
     #[serde(default)]
     notes: String,
     #[serde(default)]
+    country: String,
+    #[serde(default)]
+    company_size: String,
+    #[serde(default)]
     owner_id: String,
     #[serde(default)]
     status: String,
@@ -60,6 +64,8 @@ impl LeadForm {
             phone: Some(self.phone.clone()),
             company: Some(self.company.clone()),
             notes: Some(self.notes.clone()),
+            country: Some(self.country.clone()),
+            company_size: Some(self.company_size.clone()),
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect};
 
 use super::*;
 use crate::app::AppState;
+use crate::domain::country;
 use crate::domain::permissions::{self, Action, OwnerPick};
 use crate::domain::validate::FieldErrors;
 use crate::error::Result;
@@ -27,6 +28,9 @@ pub struct NewPage {
     phone: String,
     company: String,
     notes: String,
+    country: String,
+    company_size: String,
+    countries: Vec<(&'static str, String)>,
     owner_id: String,
     owner_options: Options,
     errors: FieldErrors,
@@ -59,6 +63,9 @@ async fn new_page(state: &AppState, user: &WebUser, form: LeadForm) -> Result<Ne
         phone: form.phone,
         company: form.company,
         notes: form.notes,
+        country: form.country,
+        company_size: form.company_size,
+        countries: country::all(),
         owner_id: form.owner_id,
         owner_options,
         errors: FieldErrors::default(),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::*;
 use crate::app::AppState;
+use crate::domain::country;
 use crate::domain::permissions::{self, Action};
 use crate::domain::routing::{Receipt, Skip};
 use crate::domain::validate::FieldErrors;
@@ -28,6 +29,9 @@ pub struct LeadView {
     phone: Option<String>,
     company: Option<String>,
     notes: Option<String>,
+    /// "Germany (DE)".
+    country: Option<String>,
+    company_size: Option<i64>,
     status: &'static str,
     status_label: &'static str,
     source: &'static str,
@@ -130,6 +134,7 @@ pub struct LeadPage {
     transcript: Vec<(&'static str, Vec<String>)>,
     pub(super) error: Option<String>,
     notice: Option<&'static str>,
+    countries: Vec<(&'static str, String)>,
 }
 
 pub(super) async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Result<LeadPage> {
@@ -157,6 +162,8 @@ pub(super) async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Res
         phone: lead.phone.clone().unwrap_or_default(),
         company: lead.company.clone().unwrap_or_default(),
         notes: lead.notes.clone().unwrap_or_default(),
+        country: lead.country.clone().unwrap_or_default(),
+        company_size: lead.company_size.map(|n| n.to_string()).unwrap_or_default(),
         owner_id: String::new(),
         status: lead.status.as_str().to_owned(),
     };
@@ -202,6 +209,7 @@ pub(super) async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Res
             .collect(),
         error: None,
         notice: None,
+        countries: country::all(),
         lead: LeadView {
             id: lead.id,
             name: lead.name,
@@ -209,6 +217,11 @@ pub(super) async fn lead_page(state: &AppState, user: &WebUser, id: &str) -> Res
             phone: lead.phone,
             company: lead.company,
             notes: lead.notes,
+            country: lead.country.map(|code| match country::name(&code) {
+                Some(name) => format!("{name} ({code})"),
+                None => code,
+            }),
+            company_size: lead.company_size,
             status: lead.status.as_str(),
             status_label: lead.status.label(),
             source: lead.source.label(),
