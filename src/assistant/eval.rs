@@ -64,7 +64,8 @@ impl Score {
             if ok {
                 self.hits[i] += 1;
             } else {
-                self.misses.push(format!("{} {}: {what}", case.id, FIELDS[i]));
+                self.misses
+                    .push(format!("{} {}: {what}", case.id, FIELDS[i]));
             }
         };
         check(
@@ -91,8 +92,10 @@ impl Score {
         }
         if let Some(got) = got {
             if case.lead.is_none() {
-                self.violations
-                    .push(format!("{}: a lead where none was wanted: {got:?}", case.id));
+                self.violations.push(format!(
+                    "{}: a lead where none was wanted: {got:?}",
+                    case.id
+                ));
             }
             if got
                 .email

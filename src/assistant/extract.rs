@@ -136,66 +136,373 @@ const WEAK_COMPANY_CUES: &[&str] = &[
 
 /// Words after which a weak cue is about the speaker.
 const SPEAKER_WORDS: &[&str] = &[
-    "i'm", "im", "am", "we're", "are", "here", "sono", "soy", "sou", "bin", "suis", "ben",
-    "c'est", "it's",
+    "i'm", "im", "am", "we're", "are", "here", "sono", "soy", "sou", "bin", "suis", "ben", "c'est",
+    "it's",
 ];
 
 /// Job titles: "(CTO, Nimbus Health)" names a company after one.
 const ROLES: &[&str] = &[
-    "ceo", "cto", "cfo", "coo", "cmo", "cio", "cpo", "vp", "founder", "co-founder", "cofounder",
-    "owner", "director", "manager", "head", "president", "engineer", "developer", "consultant",
-    "lead", "buyer", "purchasing", "procurement", "marketing", "sales", "it", "hr", "partner",
-    "gerente", "directora", "fundador", "fundadora", "dueño", "geschäftsführer",
-    "geschäftsführerin", "inhaber", "inhaberin", "leiter", "leiterin", "gründer", "gründerin",
-    "directeur", "directrice", "fondateur", "fondatrice", "responsable", "gérant", "gérante",
-    "direttore", "direttrice", "fondatore", "fondatrice", "titolare", "eigenaar", "oprichter",
-    "sócio", "sócia", "diretor", "diretora", "einkauf", "achats", "compras", "acquisti", "inkoop",
+    "ceo",
+    "cto",
+    "cfo",
+    "coo",
+    "cmo",
+    "cio",
+    "cpo",
+    "vp",
+    "founder",
+    "co-founder",
+    "cofounder",
+    "owner",
+    "director",
+    "manager",
+    "head",
+    "president",
+    "engineer",
+    "developer",
+    "consultant",
+    "lead",
+    "buyer",
+    "purchasing",
+    "procurement",
+    "marketing",
+    "sales",
+    "it",
+    "hr",
+    "partner",
+    "gerente",
+    "directora",
+    "fundador",
+    "fundadora",
+    "dueño",
+    "geschäftsführer",
+    "geschäftsführerin",
+    "inhaber",
+    "inhaberin",
+    "leiter",
+    "leiterin",
+    "gründer",
+    "gründerin",
+    "directeur",
+    "directrice",
+    "fondateur",
+    "fondatrice",
+    "responsable",
+    "gérant",
+    "gérante",
+    "direttore",
+    "direttrice",
+    "fondatore",
+    "fondatrice",
+    "titolare",
+    "eigenaar",
+    "oprichter",
+    "sócio",
+    "sócia",
+    "diretor",
+    "diretora",
+    "einkauf",
+    "achats",
+    "compras",
+    "acquisti",
+    "inkoop",
 ];
 
 /// Greetings, fillers, labels and small talk in the languages of a sales website: never a
 /// name, however they are capitalised ("Bonjour", "Hallo", "Contact", "Yes", "Dr").
 const NOT_NAMES: &[&str] = &[
     // English
-    "hi", "hello", "hey", "hiya", "yo", "howdy", "greetings", "good", "morning", "afternoon",
-    "evening", "dear", "thanks", "thank", "cheers", "ok", "okay", "yes", "yeah", "yep", "no",
-    "nope", "sure", "fine", "help", "please", "contact", "name", "email", "e-mail", "mail",
-    "phone", "company", "sales", "support", "team", "info", "hey there", "there", "interested",
-    "looking", "quick", "question", "quote", "pricing", "price", "demo", "sorry", "just", "well",
-    "so", "um", "uh", "hmm", "oh", "ah", "and", "but", "also", "actually", "the", "a", "an",
-    "not", "here", "on", "back", "later", "me", "myself", "i", "we", "you", "it", "this", "that", "who", "what",
-    "dr", "prof", "mr", "mrs", "ms", "miss", "sir", "madam", "anonymous", "nobody", "none",
-    "unknown", "test", "n/a", "na", "skip", "later", "great", "perfect", "cool", "nice",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "yo",
+    "howdy",
+    "greetings",
+    "good",
+    "morning",
+    "afternoon",
+    "evening",
+    "dear",
+    "thanks",
+    "thank",
+    "cheers",
+    "ok",
+    "okay",
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "sure",
+    "fine",
+    "help",
+    "please",
+    "contact",
+    "name",
+    "email",
+    "e-mail",
+    "mail",
+    "phone",
+    "company",
+    "sales",
+    "support",
+    "team",
+    "info",
+    "hey there",
+    "there",
+    "interested",
+    "looking",
+    "quick",
+    "question",
+    "quote",
+    "pricing",
+    "price",
+    "demo",
+    "sorry",
+    "just",
+    "well",
+    "so",
+    "um",
+    "uh",
+    "hmm",
+    "oh",
+    "ah",
+    "and",
+    "but",
+    "also",
+    "actually",
+    "the",
+    "a",
+    "an",
+    "not",
+    "here",
+    "on",
+    "back",
+    "later",
+    "me",
+    "myself",
+    "i",
+    "we",
+    "you",
+    "it",
+    "this",
+    "that",
+    "who",
+    "what",
+    "dr",
+    "prof",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "sir",
+    "madam",
+    "anonymous",
+    "nobody",
+    "none",
+    "unknown",
+    "test",
+    "n/a",
+    "na",
+    "skip",
+    "later",
+    "great",
+    "perfect",
+    "cool",
+    "nice",
     // French
-    "bonjour", "bonsoir", "salut", "coucou", "allô", "allo", "merci", "oui", "non", "nom",
-    "prénom", "madame", "monsieur", "mme", "mlle", "voilà", "voila", "alors", "bien", "d'accord",
-    "enchanté", "enchantée", "désolé", "désolée", "société", "entreprise", "courriel",
-    "téléphone", "je", "moi", "bonne", "journée",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "coucou",
+    "allô",
+    "allo",
+    "merci",
+    "oui",
+    "non",
+    "nom",
+    "prénom",
+    "madame",
+    "monsieur",
+    "mme",
+    "mlle",
+    "voilà",
+    "voila",
+    "alors",
+    "bien",
+    "d'accord",
+    "enchanté",
+    "enchantée",
+    "désolé",
+    "désolée",
+    "société",
+    "entreprise",
+    "courriel",
+    "téléphone",
+    "je",
+    "moi",
+    "bonne",
+    "journée",
     // German
-    "hallo", "moin", "servus", "grüezi", "grüß", "gruß", "guten", "tag", "morgen", "abend",
-    "danke", "bitte", "ja", "nein", "genau", "herr", "frau", "name:", "firma", "unternehmen",
-    "telefon", "ich", "mein", "entschuldigung", "sorry", "kontakt", "ansprechpartner",
+    "hallo",
+    "moin",
+    "servus",
+    "grüezi",
+    "grüß",
+    "gruß",
+    "guten",
+    "tag",
+    "morgen",
+    "abend",
+    "danke",
+    "bitte",
+    "ja",
+    "nein",
+    "genau",
+    "herr",
+    "frau",
+    "name:",
+    "firma",
+    "unternehmen",
+    "telefon",
+    "ich",
+    "mein",
+    "entschuldigung",
+    "sorry",
+    "kontakt",
+    "ansprechpartner",
     // Spanish
-    "hola", "buenas", "buenos", "días", "dias", "tardes", "noches", "gracias", "sí", "si",
-    "vale", "claro", "señor", "señora", "sr", "sra", "nombre", "empresa", "correo", "teléfono",
-    "telefono", "yo", "perdón", "perdon", "disculpa", "saludos", "encantado", "encantada",
+    "hola",
+    "buenas",
+    "buenos",
+    "días",
+    "dias",
+    "tardes",
+    "noches",
+    "gracias",
+    "sí",
+    "si",
+    "vale",
+    "claro",
+    "señor",
+    "señora",
+    "sr",
+    "sra",
+    "nombre",
+    "empresa",
+    "correo",
+    "teléfono",
+    "telefono",
+    "yo",
+    "perdón",
+    "perdon",
+    "disculpa",
+    "saludos",
+    "encantado",
+    "encantada",
     // Portuguese
-    "olá", "oi", "bom", "dia", "boa", "tarde", "noite", "obrigado", "obrigada", "sim",
-    "não", "nao", "nome", "telefone", "eu", "desculpe", "tudo", "bem",
+    "olá",
+    "oi",
+    "bom",
+    "dia",
+    "boa",
+    "tarde",
+    "noite",
+    "obrigado",
+    "obrigada",
+    "sim",
+    "não",
+    "nao",
+    "nome",
+    "telefone",
+    "eu",
+    "desculpe",
+    "tudo",
+    "bem",
     // Italian
-    "ciao", "salve", "buongiorno", "buonasera", "grazie", "certo", "nome:", "azienda",
-    "società", "telefono", "io", "scusa", "scusi", "dott", "sig", "signor", "signora", "ecco",
+    "ciao",
+    "salve",
+    "buongiorno",
+    "buonasera",
+    "grazie",
+    "certo",
+    "nome:",
+    "azienda",
+    "società",
+    "telefono",
+    "io",
+    "scusa",
+    "scusi",
+    "dott",
+    "sig",
+    "signor",
+    "signora",
+    "ecco",
     // Dutch
-    "hoi", "hallo daar", "goedemorgen", "goedemiddag", "goedenavond", "goedendag", "dag",
-    "dank", "bedankt", "nee", "naam", "bedrijf", "telefoon", "ik", "mijn", "sorry", "meneer",
-    "mevrouw", "dhr", "mevr",
+    "hoi",
+    "hallo daar",
+    "goedemorgen",
+    "goedemiddag",
+    "goedenavond",
+    "goedendag",
+    "dag",
+    "dank",
+    "bedankt",
+    "nee",
+    "naam",
+    "bedrijf",
+    "telefoon",
+    "ik",
+    "mijn",
+    "sorry",
+    "meneer",
+    "mevrouw",
+    "dhr",
+    "mevr",
 ];
 
 /// Titles before a name: honoured by leaving them out of it ("Dr. Ana ..." is Ana ...).
 const TITLES: &[&str] = &[
-    "dr", "dra", "prof", "professor", "doctor", "mr", "mrs", "ms", "miss", "mx", "sir", "herr",
-    "frau", "mme", "mlle", "monsieur", "madame", "sr", "sra", "srta", "señor", "señora",
-    "doña", "dona", "dott", "dottssa", "dottoressa", "ing", "avv", "sig", "sigra", "signor",
-    "signora", "dhr", "mevr", "mw", "docteur", "doktor", "eng",
+    "dr",
+    "dra",
+    "prof",
+    "professor",
+    "doctor",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "sir",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+    "sr",
+    "sra",
+    "srta",
+    "señor",
+    "señora",
+    "doña",
+    "dona",
+    "dott",
+    "dottssa",
+    "dottoressa",
+    "ing",
+    "avv",
+    "sig",
+    "sigra",
+    "signor",
+    "signora",
+    "dhr",
+    "mevr",
+    "mw",
+    "docteur",
+    "doktor",
+    "eng",
 ];
 
 /// Lowercase words that belong inside a name ("Ludwig van Beethoven", "Ana de Armas").
@@ -221,36 +528,177 @@ const ARTICLES: &[&str] = &[
 
 /// Legal forms and words that end a company's name, compared without dots, lowercase.
 const LEGAL_SUFFIXES: &[&str] = &[
-    "gmbh", "ag", "kg", "ug", "se", "ltd", "limited", "inc", "incorporated", "llc", "llp", "plc",
-    "corp", "corporation", "co", "sa", "sas", "sarl", "sàrl", "eurl", "sl", "slu", "srl", "spa",
-    "bv", "nv", "vof", "lda", "ltda", "oy", "oyj", "ab", "as", "asa", "aps", "pty", "pvt",
-    "asociados", "associados", "associates", "associés", "associati", "partners", "group",
-    "gruppe", "groupe", "grupo", "gruppo", "holding", "gbr", "ohg", "kgaa", "mbh", "e.k",
+    "gmbh",
+    "ag",
+    "kg",
+    "ug",
+    "se",
+    "ltd",
+    "limited",
+    "inc",
+    "incorporated",
+    "llc",
+    "llp",
+    "plc",
+    "corp",
+    "corporation",
+    "co",
+    "sa",
+    "sas",
+    "sarl",
+    "sàrl",
+    "eurl",
+    "sl",
+    "slu",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "vof",
+    "lda",
+    "ltda",
+    "oy",
+    "oyj",
+    "ab",
+    "as",
+    "asa",
+    "aps",
+    "pty",
+    "pvt",
+    "asociados",
+    "associados",
+    "associates",
+    "associés",
+    "associati",
+    "partners",
+    "group",
+    "gruppe",
+    "groupe",
+    "grupo",
+    "gruppo",
+    "holding",
+    "gbr",
+    "ohg",
+    "kgaa",
+    "mbh",
+    "e.k",
 ];
 
 /// Words that mean someone else's address comes next (or "not this one").
 const OTHER_CUES: &[&str] = &[
-    "colleague", "coworker", "co-worker", "boss", "manager", "assistant", "secretary",
-    "my partner", "wife", "husband", "friend", "cc", "his ", "her ", "their ", "kolleg",
-    "collègue", "collegue", "colega", "collega", "compañer", "jefe", "chef ", "capo", "baas",
-    "vorgesetzt", "not ", "n't ", "instead of", "old ", "previous", "former", "alte ", "ancien",
-    "anterior", "vecchi", "oude", "someone else", "somebody else",
+    "colleague",
+    "coworker",
+    "co-worker",
+    "boss",
+    "manager",
+    "assistant",
+    "secretary",
+    "my partner",
+    "wife",
+    "husband",
+    "friend",
+    "cc",
+    "his ",
+    "her ",
+    "their ",
+    "kolleg",
+    "collègue",
+    "collegue",
+    "colega",
+    "collega",
+    "compañer",
+    "jefe",
+    "chef ",
+    "capo",
+    "baas",
+    "vorgesetzt",
+    "not ",
+    "n't ",
+    "instead of",
+    "old ",
+    "previous",
+    "former",
+    "alte ",
+    "ancien",
+    "anterior",
+    "vecchi",
+    "oude",
+    "someone else",
+    "somebody else",
 ];
 
 /// Words that mean the visitor's own address comes next.
 const SELF_CUES: &[&str] = &[
-    "my email", "my e-mail", "my mail", "my address", "my work", "my own", "i'm", "i am", "im ",
-    "me at", "reach me", "email me", "e-mail me", "mail me", "contact me", "write me", "write to me",
-    "mine", "it's", "its ", "it is", "use ", "here's", "here is", "actually", "sorry", "typo",
-    "correct", "right one", "mon e", "mon adresse", "mon courriel", "moi", "je suis", "meine",
-    "mich", "ich bin", "mi correo", "mi email", "mi e-mail", "soy", "me llamo", "meu", "minha",
-    "sou ", "la mia", "il mio", "sono", "mijn", "ik ben", "mij", "c'est", "email:", "e-mail:",
+    "my email",
+    "my e-mail",
+    "my mail",
+    "my address",
+    "my work",
+    "my own",
+    "i'm",
+    "i am",
+    "im ",
+    "me at",
+    "reach me",
+    "email me",
+    "e-mail me",
+    "mail me",
+    "contact me",
+    "write me",
+    "write to me",
+    "mine",
+    "it's",
+    "its ",
+    "it is",
+    "use ",
+    "here's",
+    "here is",
+    "actually",
+    "sorry",
+    "typo",
+    "correct",
+    "right one",
+    "mon e",
+    "mon adresse",
+    "mon courriel",
+    "moi",
+    "je suis",
+    "meine",
+    "mich",
+    "ich bin",
+    "mi correo",
+    "mi email",
+    "mi e-mail",
+    "soy",
+    "me llamo",
+    "meu",
+    "minha",
+    "sou ",
+    "la mia",
+    "il mio",
+    "sono",
+    "mijn",
+    "ik ben",
+    "mij",
+    "c'est",
+    "email:",
+    "e-mail:",
 ];
 
 /// What a visitor says after an address that makes it someone else's.
 const OTHER_AFTER: &[&str] = &[
-    "is my colleague", "is my boss", "is my manager", "is his", "is hers", "is theirs",
-    "belongs to", "is not mine", "isn't mine", "(colleague", "(my colleague", "(boss",
+    "is my colleague",
+    "is my boss",
+    "is my manager",
+    "is his",
+    "is hers",
+    "is theirs",
+    "belongs to",
+    "is not mine",
+    "isn't mine",
+    "(colleague",
+    "(my colleague",
+    "(boss",
 ];
 
 const REFUSALS: &[&str] = &[
@@ -339,21 +787,77 @@ const NO_CONTACT: &[&str] = &[
 ];
 
 const YES: &[&str] = &[
-    "yes", "yeah", "yep", "yup", "y", "correct", "right", "that's right", "thats right",
-    "that's it", "exactly", "sure", "ok", "okay", "confirmed", "indeed", "oui", "c'est ça",
-    "c'est bien ça", "exact", "ja", "jawohl", "genau", "richtig", "stimmt", "sí", "si", "claro",
-    "exacto", "correcto", "sim", "correto", "isso", "certo", "sì", "esatto", "giusto",
-    "klopt", "ja klopt", "dat klopt", "precies",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "y",
+    "correct",
+    "right",
+    "that's right",
+    "thats right",
+    "that's it",
+    "exactly",
+    "sure",
+    "ok",
+    "okay",
+    "confirmed",
+    "indeed",
+    "oui",
+    "c'est ça",
+    "c'est bien ça",
+    "exact",
+    "ja",
+    "jawohl",
+    "genau",
+    "richtig",
+    "stimmt",
+    "sí",
+    "si",
+    "claro",
+    "exacto",
+    "correcto",
+    "sim",
+    "correto",
+    "isso",
+    "certo",
+    "sì",
+    "esatto",
+    "giusto",
+    "klopt",
+    "ja klopt",
+    "dat klopt",
+    "precies",
 ];
 
 const NO_WORDS: &[&str] = &[
-    "no", "nope", "wrong", "incorrect", "not quite", "non", "nein", "falsch", "não", "nao",
-    "nee", "niet", "sbagliato", "incorrecto",
+    "no",
+    "nope",
+    "wrong",
+    "incorrect",
+    "not quite",
+    "non",
+    "nein",
+    "falsch",
+    "não",
+    "nao",
+    "nee",
+    "niet",
+    "sbagliato",
+    "incorrecto",
 ];
 
 /// Words for "@" and "." in an address said aloud.
 const AT_WORDS: &[&str] = &[
-    "at", "@", "arroba", "ät", "klammeraffe", "chiocciola", "apenstaartje", "(at)", "[at]",
+    "at",
+    "@",
+    "arroba",
+    "ät",
+    "klammeraffe",
+    "chiocciola",
+    "apenstaartje",
+    "(at)",
+    "[at]",
 ];
 const DOT_WORDS: &[&str] = &[
     "dot", "punto", "point", "punkt", "ponto", "punt", "(dot)", "[dot]", ".",
@@ -361,27 +865,82 @@ const DOT_WORDS: &[&str] = &[
 /// Words that are never the local part of a spoken address ("reach me at acme dot com").
 const NOT_LOCAL: &[&str] = &[
     "me", "i", "i'm", "im", "we", "we're", "us", "is", "am", "are", "be", "reach", "email",
-    "e-mail", "mail", "contact", "write", "here", "there", "based", "located", "work", "it",
-    "you", "one", "me:", "moi", "mich", "mij",
+    "e-mail", "mail", "contact", "write", "here", "there", "based", "located", "work", "it", "you",
+    "one", "me:", "moi", "mich", "mij",
 ];
 
 /// Labels in "name: ..., company: ..." lines.
 const NAME_LABELS: &[&str] = &[
-    "name", "full name", "your name", "my name", "nom", "nom complet", "prénom et nom", "nombre",
-    "nombre completo", "nome", "nome completo", "naam", "volledige naam", "contact",
-    "contact person", "contact name", "ansprechpartner", "kontakt", "vor- und nachname",
-    "nachname", "persona de contacto", "referente",
+    "name",
+    "full name",
+    "your name",
+    "my name",
+    "nom",
+    "nom complet",
+    "prénom et nom",
+    "nombre",
+    "nombre completo",
+    "nome",
+    "nome completo",
+    "naam",
+    "volledige naam",
+    "contact",
+    "contact person",
+    "contact name",
+    "ansprechpartner",
+    "kontakt",
+    "vor- und nachname",
+    "nachname",
+    "persona de contacto",
+    "referente",
 ];
 const COMPANY_LABELS: &[&str] = &[
-    "company", "company name", "organisation", "organization", "org", "business", "firma",
-    "unternehmen", "entreprise", "société", "societe", "empresa", "azienda", "società",
-    "societa", "bedrijf", "organisatie", "employer", "firm",
+    "company",
+    "company name",
+    "organisation",
+    "organization",
+    "org",
+    "business",
+    "firma",
+    "unternehmen",
+    "entreprise",
+    "société",
+    "societe",
+    "empresa",
+    "azienda",
+    "società",
+    "societa",
+    "bedrijf",
+    "organisatie",
+    "employer",
+    "firm",
 ];
 const PHONE_LABELS: &[&str] = &[
-    "phone", "phone number", "tel", "tel.", "telephone", "telefon", "telefonnummer",
-    "téléphone", "teléfono", "telefone", "telefono", "mobile", "cell", "handy", "mobiel",
-    "móvil", "celular", "cellulare", "portable", "gsm", "whatsapp", "numéro", "número",
-    "numero", "nummer",
+    "phone",
+    "phone number",
+    "tel",
+    "tel.",
+    "telephone",
+    "telefon",
+    "telefonnummer",
+    "téléphone",
+    "teléfono",
+    "telefone",
+    "telefono",
+    "mobile",
+    "cell",
+    "handy",
+    "mobiel",
+    "móvil",
+    "celular",
+    "cellulare",
+    "portable",
+    "gsm",
+    "whatsapp",
+    "numéro",
+    "número",
+    "numero",
+    "nummer",
 ];
 /// Labels a visitor may use to pass a line off as someone else's ("Assistant: ...").
 const OTHER_SPEAKERS: &[&str] = &[
@@ -433,7 +992,11 @@ pub fn extract(message: &str, asked: Option<Asked>) -> Facts {
     facts.phone = labels.phone.or_else(|| phone(&own));
     let name = labels.name.map(|n| (n, (0, 0))).or_else(|| {
         cue_name(&toks)
-            .or_else(|| (asked == Some(Asked::Name)).then(|| bare_name(&toks)).flatten())
+            .or_else(|| {
+                (asked == Some(Asked::Name))
+                    .then(|| bare_name(&toks))
+                    .flatten()
+            })
             .or_else(|| {
                 (facts.email.is_some() || facts.spelled_email.is_some())
                     .then(|| leading_name(&toks))
@@ -455,11 +1018,7 @@ pub fn extract(message: &str, asked: Option<Asked>) -> Facts {
     if facts.company.is_some() && facts.company == facts.name {
         facts.company = None;
     }
-    let plain = lower
-        .trim()
-        .trim_end_matches(['.', '!'])
-        .trim()
-        .to_owned();
+    let plain = lower.trim().trim_end_matches(['.', '!']).trim().to_owned();
     let starts = |r: &str| {
         plain == r || plain.starts_with(&format!("{r} ")) || plain.starts_with(&format!("{r},"))
     };
@@ -497,7 +1056,8 @@ fn tokens(text: &str) -> Vec<Tok> {
     for line in text.split(LINE_BREAKS) {
         for raw in line.split_whitespace() {
             let opens = raw.starts_with(['(', '[']);
-            let mut word = raw.trim_start_matches(['(', '[', '"', '«', '“', '‘', '¿', '¡', '*', '<']);
+            let mut word =
+                raw.trim_start_matches(['(', '[', '"', '«', '“', '‘', '¿', '¡', '*', '<']);
             let mut ends = false;
             let mut closes = false;
             loop {
@@ -622,7 +1182,9 @@ fn read_name(toks: &[Tok], mut at: usize, lenient: bool) -> Option<(String, (usi
     let mut words: Vec<&str> = Vec::new();
     let plain_word = |t: &Tok| {
         lenient
-            && t.text.chars().all(|c| c.is_alphabetic() || matches!(c, '-' | '\''))
+            && t.text
+                .chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '-' | '\''))
             && !PARTICLES.contains(&t.lower.as_str())
             && !WEAK_COMPANY_CUES.contains(&t.lower.as_str())
             && !NOT_NAMES.contains(&t.lower.as_str())
@@ -664,16 +1226,12 @@ fn read_name(toks: &[Tok], mut at: usize, lenient: bool) -> Option<(String, (usi
         words.pop();
     }
     // "This is Acme Corp": words right before a legal form are a company's.
-    let before_suffix = at > start
-        && !toks[at - 1].ends
-        && toks.get(at).is_some_and(|t| is_legal_suffix(&t.text));
+    let before_suffix =
+        at > start && !toks[at - 1].ends && toks.get(at).is_some_and(|t| is_legal_suffix(&t.text));
     if words.is_empty() || before_suffix {
         return None;
     }
-    let name = words
-        .join(" ")
-        .trim_end_matches('.')
-        .to_owned();
+    let name = words.join(" ").trim_end_matches('.').to_owned();
     Some((name, (start, at)))
 }
 
@@ -693,9 +1251,7 @@ fn suffix_in_clause(toks: &[Tok], at: usize) -> bool {
 /// The name after the last cue that gives one ("actually my name is ..." corrects), or
 /// before "here" ("Jack Ryan here"). A message written all in lowercase is read as written.
 fn cue_name(toks: &[Tok]) -> Option<(String, (usize, usize))> {
-    let lenient = toks
-        .iter()
-        .all(|t| !t.text.chars().any(char::is_uppercase));
+    let lenient = toks.iter().all(|t| !t.text.chars().any(char::is_uppercase));
     cue_hits(toks, NAME_CUES)
         .into_iter()
         .rev()
@@ -706,7 +1262,11 @@ fn cue_name(toks: &[Tok]) -> Option<(String, (usize, usize))> {
                     return None;
                 }
                 let mut start = i;
-                while start > 0 && i - start < 5 && !toks[start - 1].ends && is_name_word(&toks[start - 1].text) {
+                while start > 0
+                    && i - start < 5
+                    && !toks[start - 1].ends
+                    && is_name_word(&toks[start - 1].text)
+                {
                     start -= 1;
                 }
                 read_name(toks, start, false).filter(|(_, span)| span.1 == i)
@@ -718,7 +1278,10 @@ fn cue_name(toks: &[Tok]) -> Option<(String, (usize, usize))> {
 fn bare_name(toks: &[Tok]) -> Option<(String, (usize, usize))> {
     let mut at = 0;
     // Greetings and fillers before it ("Hi,", "Yes, ...").
-    while at < toks.len() && (is_not_name(&toks[at].text) && !TITLES.contains(&toks[at].lower.replace('.', "").as_str())) {
+    while at < toks.len()
+        && (is_not_name(&toks[at].text)
+            && !TITLES.contains(&toks[at].lower.replace('.', "").as_str()))
+    {
         at += 1;
     }
     let (name, span) = read_name(toks, at, true)?;
@@ -760,13 +1323,17 @@ fn read_company(toks: &[Tok], mut at: usize) -> Option<String> {
     let company_word = |t: &Tok| {
         let first = t.text.chars().next();
         !t.text.contains('@')
-            && (first.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || (c.is_alphabetic() && !c.is_lowercase()))
-                || t.text.contains('&'))
+            && (first.is_some_and(|c| {
+                c.is_uppercase() || c.is_ascii_digit() || (c.is_alphabetic() && !c.is_lowercase())
+            }) || t.text.contains('&'))
     };
     while at < toks.len() && words.len() < 6 {
         let t = &toks[at];
         if company_word(t) {
-            if t.text.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.')) {
+            if t.text
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'))
+            {
                 break;
             }
             words.push(&t.text);
@@ -817,7 +1384,10 @@ fn company_after_cue(toks: &[Tok], name: (usize, usize)) -> Option<String> {
     }
     (1..toks.len()).rev().find_map(|at| {
         let cue = &toks[at - 1];
-        if !WEAK_COMPANY_CUES.contains(&cue.lower.as_str()) || cue.ends || (name.0 < at && at < name.1) {
+        if !WEAK_COMPANY_CUES.contains(&cue.lower.as_str())
+            || cue.ends
+            || (name.0 < at && at < name.1)
+        {
             return None;
         }
         let before = at.checked_sub(2).map(|i| &toks[i]);
@@ -839,9 +1409,10 @@ fn parenthetical_company(toks: &[Tok]) -> Option<String> {
     let open = toks.iter().position(|t| t.opens)?;
     let close = toks[open..].iter().position(|t| t.closes)? + open;
     let comma = toks[open..close].iter().position(|t| t.ends)? + open;
-    let role = toks[open..=comma]
-        .iter()
-        .any(|t| ROLES.contains(&t.lower.as_str()) || (t.text.len() <= 4 && t.text.chars().all(|c| c.is_ascii_uppercase())));
+    let role = toks[open..=comma].iter().any(|t| {
+        ROLES.contains(&t.lower.as_str())
+            || (t.text.len() <= 4 && t.text.chars().all(|c| c.is_ascii_uppercase()))
+    });
     role.then(|| read_company(toks, comma + 1)).flatten()
 }
 
@@ -854,7 +1425,11 @@ fn company_by_suffix(toks: &[Tok], name: (usize, usize)) -> Option<String> {
     let mut start = suffix;
     while start > 0 && start > name.1.max(if name.0 > suffix { 0 } else { name.1 }) {
         let prev = &toks[start - 1];
-        let capital = prev.text.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
+        let capital = prev
+            .text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit());
         if prev.ends || !(capital || CONNECTORS.contains(&prev.lower.as_str())) {
             break;
         }
@@ -863,16 +1438,39 @@ fn company_by_suffix(toks: &[Tok], name: (usize, usize)) -> Option<String> {
     while start < suffix && CONNECTORS.contains(&toks[start].lower.as_str()) {
         start += 1;
     }
-    (start < suffix).then(|| read_company(toks, start)).flatten()
+    (start < suffix)
+        .then(|| read_company(toks, start))
+        .flatten()
 }
 
 /// The answer to "which company are you with?": the first clause as written.
 fn bare_company(toks: &[Tok]) -> Option<String> {
     let first = toks.first()?;
     let none = [
-        "no", "none", "nope", "n/a", "na", "just", "myself", "private", "personal", "freelance",
-        "self-employed", "non", "nein", "keine", "ninguna", "nenhuma", "nessuna", "geen",
-        "aucune", "particulier", "privat", "privado", "privato", "particular",
+        "no",
+        "none",
+        "nope",
+        "n/a",
+        "na",
+        "just",
+        "myself",
+        "private",
+        "personal",
+        "freelance",
+        "self-employed",
+        "non",
+        "nein",
+        "keine",
+        "ninguna",
+        "nenhuma",
+        "nessuna",
+        "geen",
+        "aucune",
+        "particulier",
+        "privat",
+        "privado",
+        "privato",
+        "particular",
     ];
     let pronouns = ["my", "our", "it", "its", "it's", "we", "i", "the", "mine"];
     if none.contains(&first.lower.as_str())
@@ -905,7 +1503,10 @@ struct Labelled {
 
 fn labelled(text: &str) -> Labelled {
     let mut found = Labelled::default();
-    for part in text.split(LINE_BREAKS).flat_map(|l| l.split([',', ';', '|'])) {
+    for part in text
+        .split(LINE_BREAKS)
+        .flat_map(|l| l.split([',', ';', '|']))
+    {
         let Some((key, value)) = part.split_once([':', '\u{ff1a}']) else {
             continue;
         };
@@ -922,7 +1523,9 @@ fn labelled(text: &str) -> Labelled {
                 found.name = Some(name);
             }
         } else if COMPANY_LABELS.contains(&key.as_str()) {
-            let value = if value.ends_with('.') && !is_abbreviation(value.rsplit(' ').next().unwrap_or(value)) {
+            let value = if value.ends_with('.')
+                && !is_abbreviation(value.rsplit(' ').next().unwrap_or(value))
+            {
                 value.trim_end_matches('.')
             } else {
                 value
@@ -960,7 +1563,9 @@ fn read_emails(text: &str, facts: &mut Facts) {
                     (Some(o), Some(s)) => o > s,
                     (Some(_), None) => true,
                     _ => false,
-                } || OTHER_AFTER.iter().any(|c| after.trim_start().starts_with(c) || after.contains(c));
+                } || OTHER_AFTER
+                    .iter()
+                    .any(|c| after.trim_start().starts_with(c) || after.contains(c));
                 let email = email.into_string();
                 if others {
                     facts.others_emails.push(email);
@@ -987,13 +1592,30 @@ fn token_spans(text: &str) -> Vec<(usize, usize, &str)> {
     let mut spans = Vec::new();
     let mut start = None;
     let split = |c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')');
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (start, split(c)) {
             (None, false) => start = Some(i),
             (Some(s), true) => {
                 let raw = &text[s..i];
                 let trimmed = raw.trim_matches(|c: char| {
-                    matches!(c, '.' | '!' | '?' | ':' | '"' | '\'' | '[' | ']' | '*' | '“' | '”' | '«' | '»')
+                    matches!(
+                        c,
+                        '.' | '!'
+                            | '?'
+                            | ':'
+                            | '"'
+                            | '\''
+                            | '['
+                            | ']'
+                            | '*'
+                            | '“'
+                            | '”'
+                            | '«'
+                            | '»'
+                    )
                 });
                 if !trimmed.is_empty() {
                     let offset = raw.find(trimmed).unwrap_or(0);
@@ -1013,10 +1635,13 @@ fn spelled_email(toks: &[Tok]) -> Option<String> {
     let local_ok = |w: &str| {
         !w.is_empty()
             && !NOT_LOCAL.contains(&w)
-            && w.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
     };
     let label_ok = |w: &str| {
-        !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '.'))
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.'))
     };
     let mut found = None;
     for (i, t) in toks.iter().enumerate() {

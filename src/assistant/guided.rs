@@ -66,7 +66,10 @@ pub fn respond(ctx: &Context<'_>) -> Reply {
         }
     };
     if d.email.is_none()
-        && let Some(spelled) = facts.spelled_email.clone().filter(|_| facts.email.is_none())
+        && let Some(spelled) = facts
+            .spelled_email
+            .clone()
+            .filter(|_| facts.email.is_none())
     {
         d.pending_email = Some(spelled.clone());
         return ask(
