@@ -194,11 +194,18 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
     assert!(!id.is_empty());
     assert_eq!(lead_count(&app).await, 0);
 
-    // Turn 2: an address the guided extraction cannot read, but the visitor did write it;
-    // the model's create_lead call makes the lead.
+    // Turn 2: an address spelled out: read back to the visitor before anything uses it
+    // (the guided assistant's question; the model is not asked).
     let second = "Dana Scully, from the FBI. Mail me: dana at fbi dot example";
     let r = say(&app, &key, Some(&id), second).await;
     assert_eq!(r.json["conversation_id"], id.as_str());
+    assert_eq!(
+        reply(&r),
+        "Just to check: is your email address dana@fbi.example?"
+    );
+    assert!(r.json["lead_id"].is_null(), "{}", r.text);
+    // Turn 3: confirmed; the model's create_lead call makes the lead.
+    let r = say(&app, &key, Some(&id), "yes").await;
     let lead_id = r.json["lead_id"]
         .as_str()
         .unwrap_or_else(|| panic!("the tool call creates the lead: {}", r.text))
@@ -234,6 +241,8 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
         "Visitor: Hi, we need 40 standing desks",
         &format!("Assistant: {FIRST_REPLY}"),
         &format!("Visitor: {second}"),
+        "Assistant: Just to check: is your email address dana@fbi.example?",
+        "Visitor: yes",
         "Assistant: Thanks, Dana! I've passed your details",
     ] {
         assert!(notes.contains(line), "{line:?} not in notes:\n{notes}");
@@ -242,9 +251,13 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
     assert_eq!(inbox.json["unread_count"], 1, "{}", inbox.text);
 
     // What the model was sent: the configured model, the Owner's description, the tool, and
-    // on the second turn the conversation so far, read back from the database.
+    // on the third turn the conversation so far, read back from the database.
     let requests = model.requests();
-    assert_eq!(requests.len(), 2, "one request per turn: {requests:#?}");
+    assert_eq!(
+        requests.len(),
+        2,
+        "one request per turn bar the read-back: {requests:#?}"
+    );
     for body in &requests {
         assert_eq!(body["model"], "test-model");
         assert_eq!(body["tools"][0]["function"]["name"], "create_lead");
@@ -274,6 +287,11 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
             ("user", "Hi, we need 40 standing desks"),
             ("assistant", FIRST_REPLY),
             ("user", second),
+            (
+                "assistant",
+                "Just to check: is your email address dana@fbi.example?"
+            ),
+            ("user", "yes"),
         ]
     );
 
