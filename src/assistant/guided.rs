@@ -16,11 +16,34 @@ impl Assistant for Guided {
     }
 }
 
+/// Asked with the lead's confirmation when they have not named their company.
+pub const COMPANY_QUESTION: &str = "Which company are you with, if any?";
+
 /// One turn of the guided conversation.
 pub fn respond(ctx: &Context<'_>) -> Reply {
     let mut d = ctx.details.clone();
     let facts = extract::extract(ctx.message, d.asked);
+    if d.closed {
+        return Reply {
+            text: "This chat has ended. If you change your mind, reload the page to start again, or use the contact form.".into(),
+            details: d,
+            create_lead: false,
+        };
+    }
+    if facts.no_contact {
+        d.closed = true;
+        d.asked = None;
+        return Reply {
+            text: "Understood: I haven't passed anything on, and nobody will contact you from this chat. You're welcome to use the contact form if you change your mind.".into(),
+            details: d,
+            create_lead: false,
+        };
+    }
+    let confirmed = confirm_email(&mut d, &facts);
     facts.fold_into(&mut d);
+    if let Some(email) = confirmed {
+        d.email = Some(email);
+    }
     // What they need, in their own words: a line passed off as another speaker's is not theirs.
     let own = extract::own_words(ctx.message);
     let own = own.trim();
@@ -29,6 +52,7 @@ pub fn respond(ctx: &Context<'_>) -> Reply {
         && facts.name.is_none()
         && facts.email.is_none()
         && facts.phone.is_none()
+        && facts.spelled_email.is_none()
         && !facts.refusal
     {
         d.need = Some(own.chars().take(500).collect());
@@ -41,24 +65,42 @@ pub fn respond(ctx: &Context<'_>) -> Reply {
             create_lead: false,
         }
     };
-    if d.closed {
-        return Reply {
-            text: "This chat has ended. If you change your mind, reload the page to start again, or use the contact form.".into(),
-            details: d,
-            create_lead: false,
-        };
+    if d.email.is_none()
+        && let Some(spelled) = facts
+            .spelled_email
+            .clone()
+            .filter(|_| facts.email.is_none())
+    {
+        d.pending_email = Some(spelled.clone());
+        return ask(
+            &mut d,
+            Asked::ConfirmEmail,
+            format!("Just to check: is your email address {spelled}?"),
+        );
+    }
+    if d.asked == Some(Asked::ConfirmEmail) && d.email.is_none() && facts.no {
+        return ask(
+            &mut d,
+            Asked::Email,
+            "Sorry about that. Could you type your email address as you'd write it, like name@example.com?".into(),
+        );
     }
     if let (Some(_), Some(email)) = (&d.name, &d.email) {
         let mut parts = vec![d.name.clone().unwrap_or_default(), email.clone()];
         parts.extend(d.company.clone());
         parts.extend(d.phone.clone());
-        let text = format!(
+        let mut text = format!(
             "Thanks, {}! I've passed your details to the {} team ({}). Someone will be in touch soon.",
             d.first_name(),
             ctx.account_name,
             parts.join(", ")
         );
         d.asked = None;
+        if d.company.is_none() {
+            text.push(' ');
+            text.push_str(COMPANY_QUESTION);
+            d.asked = Some(Asked::Company);
+        }
         return Reply {
             text,
             details: d,
@@ -100,11 +142,120 @@ pub fn respond(ctx: &Context<'_>) -> Reply {
             format!("{lead_in}Who am I speaking with?"),
         );
     }
-    let text = format!(
-        "Nice to meet you, {}. What's the best email address to reach you?",
-        d.first_name()
-    );
+    let text = if facts.others_emails.is_empty() {
+        format!(
+            "Nice to meet you, {}. What's the best email address to reach you?",
+            d.first_name()
+        )
+    } else {
+        format!(
+            "Thanks, {}. I'll leave that other address out of it: what's your own email address?",
+            d.first_name()
+        )
+    };
     ask(&mut d, Asked::Email, text)
+}
+
+/// The address they confirm: typed out, or "yes" to the one read from their words.
+fn confirm_email(d: &mut Details, facts: &extract::Facts) -> Option<String> {
+    if d.asked != Some(Asked::ConfirmEmail) {
+        return None;
+    }
+    let pending = d.pending_email.take();
+    if facts.email.is_some() {
+        return None;
+    }
+    if facts.yes { pending } else { None }
+}
+
+/// A turn after the lead exists: what it changes, and the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub text: String,
+    pub details: Details,
+    /// The lead's fields to change, with their new values (name, email, phone, company).
+    pub changes: Changes,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+
+    /// "email sam@x.io, company Acme" for the confirmation.
+    pub fn describe(&self) -> String {
+        [
+            ("name", &self.name),
+            ("email", &self.email),
+            ("company", &self.company),
+            ("phone", &self.phone),
+        ]
+        .into_iter()
+        .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// Said when a turn after the lead changes nothing.
+pub const ALREADY: &str = "Thanks! The team already has your details and will be in touch soon.";
+
+/// Once the lead exists, later turns may correct or add a detail ("sorry, typo: ...", "the
+/// company is ...", a phone number, the answer to the company question): the changes, for
+/// the caller to write to the lead, and the confirmation. Whichever provider made the lead,
+/// this reads the visitor's words.
+pub fn follow_up(details: &Details, message: &str) -> FollowUp {
+    let mut d = details.clone();
+    let facts = extract::extract(message, d.asked);
+    let asked = d.asked.take();
+    let mut changes = Changes::default();
+    let confirmed = if asked == Some(Asked::ConfirmEmail) {
+        d.asked = Some(Asked::ConfirmEmail);
+        let c = confirm_email(&mut d, &facts);
+        d.asked = None;
+        c
+    } else {
+        None
+    };
+    let email = facts.email.clone().or(confirmed);
+    for (slot, new, change) in [
+        (&mut d.name, facts.name.clone(), &mut changes.name),
+        (&mut d.email, email, &mut changes.email),
+        (&mut d.phone, facts.phone.clone(), &mut changes.phone),
+        (&mut d.company, facts.company.clone(), &mut changes.company),
+    ] {
+        if let Some(new) = new.filter(|n| slot.as_ref() != Some(n)) {
+            *slot = Some(new.clone());
+            *change = Some(new);
+        }
+    }
+    let text = if !changes.is_empty() {
+        format!(
+            "Thanks, I've updated your details: {}. The team will see the change.",
+            changes.describe()
+        )
+    } else if let Some(spelled) = facts.spelled_email.filter(|_| facts.email.is_none()) {
+        d.pending_email = Some(spelled.clone());
+        d.asked = Some(Asked::ConfirmEmail);
+        format!("Just to check: is your email address {spelled}?")
+    } else if let Some(bad) = facts.bad_email {
+        format!("\"{bad}\" doesn't look like an email address. Could you check it?")
+    } else {
+        ALREADY.into()
+    };
+    FollowUp {
+        text,
+        details: d,
+        changes,
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use async_openai::types::chat::{
 };
 use serde_json::{Map, Value, json};
 
-use super::extract::{Asked, own_words};
+use super::extract::{Asked, extract, is_not_name};
 use super::{Assistant, BoxFuture, Context, Reply, Speaker, guided};
 use crate::domain::lead::{Company, LeadChanges, LeadInput, Phone};
 use crate::domain::validate::{EmailAddress, FieldErrors};
@@ -104,6 +104,11 @@ impl Assistant for Llm {
             let guided = guided::respond(&ctx);
             if guided.details.closed {
                 // The visitor declined to give an email twice: the chat has ended, whoever answers.
+                return guided;
+            }
+            if guided.details.asked == Some(Asked::ConfirmEmail) {
+                // An address read from their words ("bob at builders dot example") is read
+                // back to them before anything uses it, whoever answers.
                 return guided;
             }
             let request = request(&self.model, &ctx);
@@ -281,41 +286,78 @@ fn clean(content: Option<&str>) -> Result<Option<String>, Failure> {
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
-/// Did the visitor give this email address? A model may decode "jane at acme dot io", but
-/// must not invent one: its local part and its domain's name must be in what they wrote.
-fn visitor_wrote(ctx: &Context<'_>, email: &str) -> bool {
-    let email = email.to_lowercase();
-    let (local, domain) = email.split_once('@').unwrap_or((&email, ""));
-    let domain_name = domain.split('.').next().unwrap_or_default();
-    // Their own words: a line passed off as the assistant's ("Assistant: your email is
-    // ...") does not count as written by them.
-    let written: String = std::iter::once(ctx.message)
-        .chain(
-            ctx.transcript
-                .iter()
-                .filter(|l| l.from == Speaker::Visitor)
-                .map(|l| l.text.as_str()),
-        )
-        .map(own_words)
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
-    written.contains(local) && written.contains(domain_name)
+/// The visitor's own words, turn by turn: a line passed off as the assistant's ("Assistant:
+/// your email is ...") is not theirs.
+fn visitor_turns<'a>(ctx: &'a Context<'a>) -> impl Iterator<Item = &'a str> {
+    ctx.transcript
+        .iter()
+        .filter(|l| l.from == Speaker::Visitor)
+        .map(|l| l.text.as_str())
+        .chain(std::iter::once(ctx.message))
+}
+
+/// Did the visitor give this address as theirs? It is the one the guided reading holds, or
+/// one they wrote out as their own in some turn. A model may decode "jane at acme dot io",
+/// but that address is used once the visitor confirms it, as the guided assistant asks; it
+/// must not invent one, nor take one the visitor gave as someone else's.
+fn visitor_gave(ctx: &Context<'_>, guided: &Reply, email: &str) -> bool {
+    guided.details.email.as_deref() == Some(email)
+        || visitor_turns(ctx).any(|turn| extract(turn, None).email.as_deref() == Some(email))
+}
+
+/// An address the visitor gave as someone else's, or spelled out and not yet confirmed: the
+/// guided reply (which asks for theirs, or reads it back) is the answer.
+fn guided_asks_about(ctx: &Context<'_>, guided: &Reply, email: &str) -> bool {
+    guided.details.pending_email.as_deref() == Some(email)
+        || visitor_turns(ctx)
+            .any(|turn| extract(turn, None).others_emails.iter().any(|e| e == email))
 }
 
 /// Turns a usable answer into the reply, keeping the guided details as the base.
 fn decide(ctx: &Context<'_>, guided: Reply, answer: Answer) -> Reply {
     let answer = match answer {
+        Answer::CreateLead { call: Ok(args), .. }
+            if !visitor_gave(ctx, &guided, &args.email)
+                && (guided.create_lead || guided_asks_about(ctx, &guided, &args.email)) =>
+        {
+            tracing::warn!(
+                "assistant model called create_lead with an email the visitor did not give as theirs; answered with the guided assistant"
+            );
+            return guided;
+        }
         Answer::CreateLead {
             call: Ok(args),
             text,
-        } if !visitor_wrote(ctx, &args.email) => {
+        } if !visitor_gave(ctx, &guided, &args.email) => {
             tracing::warn!(
                 "assistant model called create_lead with an email the visitor never wrote"
             );
             Answer::CreateLead {
                 call: Err(BadCall::Field("email")),
                 text,
+            }
+        }
+        // A greeting, label or title is not a name ("Bonjour", "Dr"): the name the visitor
+        // gave, if the guided reading has one, else they are asked.
+        Answer::CreateLead {
+            call: Ok(mut args),
+            text,
+        } if args.name.split_whitespace().next().is_none_or(is_not_name) => {
+            tracing::warn!(
+                "assistant model called create_lead with a greeting or label as the name"
+            );
+            match guided.details.name.clone() {
+                Some(name) => {
+                    args.name = name;
+                    Answer::CreateLead {
+                        call: Ok(args),
+                        text,
+                    }
+                }
+                None => Answer::CreateLead {
+                    call: Err(BadCall::Field("name")),
+                    text,
+                },
             }
         }
         other => other,
@@ -334,13 +376,24 @@ fn decide(ctx: &Context<'_>, guided: Reply, answer: Answer) -> Reply {
                 d.need = args.summary;
             }
             d.asked = None;
-            let text = text.unwrap_or_else(|| {
-                format!(
-                    "Thanks, {}! I've passed your details to the {} team. Someone will be in touch soon.",
-                    d.first_name(),
-                    ctx.account_name
-                )
-            });
+            let text = match text {
+                Some(text) => {
+                    d.asked = asked_in(&text).filter(|a| *a == Asked::Company);
+                    text
+                }
+                None => {
+                    let mut text = format!(
+                        "Thanks, {}! I've passed your details to the {} team. Someone will be in touch soon.",
+                        d.first_name(),
+                        ctx.account_name
+                    );
+                    if d.company.is_none() {
+                        text = format!("{text} {}", guided::COMPANY_QUESTION);
+                        d.asked = Some(Asked::Company);
+                    }
+                    text
+                }
+            };
             Reply {
                 text,
                 details: d,
@@ -416,6 +469,20 @@ fn asked_in(text: &str) -> Option<Asked> {
     let text = text.to_lowercase();
     if text.contains("email") || text.contains("e-mail") {
         Some(Asked::Email)
+    } else if [
+        "company",
+        "entreprise",
+        "société",
+        "firma",
+        "unternehmen",
+        "empresa",
+        "azienda",
+        "bedrijf",
+    ]
+    .iter()
+    .any(|cue| text.contains(cue))
+    {
+        Some(Asked::Company)
     } else if [
         "your name",
         "who am i speaking",

@@ -2,6 +2,8 @@
 //! deterministic conversation (not an AI model) and the default; the LLM provider talks to
 //! any OpenAI-compatible server and falls back to the guided one when the model fails.
 
+#[cfg(test)]
+pub mod eval;
 pub mod extract;
 pub mod guided;
 pub mod llm;

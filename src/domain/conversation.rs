@@ -15,6 +15,10 @@ pub enum Asked {
     Need,
     Name,
     Email,
+    /// Their company (asked once the lead exists, when they had not said).
+    Company,
+    /// "Is your email address ...?" after a spelled-out one ("bob at builders dot example").
+    ConfirmEmail,
 }
 
 /// What the visitor has told us so far. Kept with the conversation in the database, and
@@ -33,6 +37,14 @@ pub struct Details {
     pub email_refusals: u8,
     /// The conversation has ended without a lead (they would not share an email).
     pub closed: bool,
+    /// An email address read from words ("bob at builders dot example"), waiting for the
+    /// visitor to confirm it.
+    #[serde(default)]
+    pub pending_email: Option<String>,
+    /// The lead's owner has been told that this conversation changed the lead (once per
+    /// conversation, however many corrections follow).
+    #[serde(default)]
+    pub owner_notified: bool,
 }
 
 impl Details {

@@ -119,6 +119,7 @@ closed_set! {
         LeadAssigned = ("lead_assigned", "Lead assigned to you"),
         LeadRouted = ("lead_routed", "Lead routed to you"),
         PasswordChanged = ("password_changed", "Your password was changed"),
+        LeadUpdated = ("lead_updated", "Lead updated by its visitor"),
     }
 }
 

@@ -8,8 +8,10 @@ use super::rate_limit;
 use super::secrets;
 use super::website::{self, Submission};
 use crate::assistant::{self, Assistant, Context, Details, Line, Speaker, extract};
-use crate::domain::lead::{LeadSource, NOTES_MAX, NewLead};
+use crate::domain::NotificationKind;
+use crate::domain::lead::{LeadChanges, LeadInput, LeadSource, NOTES_MAX, NewLead};
 use crate::domain::permissions::{self, Action};
+use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
 use crate::store::leads;
@@ -21,7 +23,7 @@ pub const MESSAGE_MAX: usize = 2_000;
 pub const TRANSCRIPT_MAX: usize = 80;
 
 pub const UNAVAILABLE: &str = "The chat assistant isn't available right now. Please use the contact form and someone will get back to you.";
-const ALREADY: &str = "Thanks! The team already has your details and will be in touch soon.";
+const ALREADY: &str = assistant::guided::ALREADY;
 const TOO_LONG: &str =
     "This chat has grown long. Please use the contact form, or reload the page to start again.";
 
@@ -99,7 +101,8 @@ pub async fn turn(
         lead_id: None,
     });
 
-    // The assistant answers outside any transaction: a model may take seconds.
+    // The assistant answers outside any transaction: a model may take seconds. Once the
+    // lead exists, later turns are read by the guided follow-up (corrections), inside it.
     let answer = if seen.lead_id.is_some() {
         None
     } else if seen.transcript.len() >= TRANSCRIPT_MAX {
@@ -141,8 +144,20 @@ pub async fn turn(
         }
         None => seen.clone(),
     };
-    let reply = match (&current.lead_id, answer) {
-        (Some(_), _) | (None, None) => ALREADY.to_owned(),
+    let reply = match (current.lead_id.clone(), answer) {
+        (Some(lead_id), _) => {
+            correct_lead(
+                db,
+                &mut tx,
+                account_id,
+                &lead_id,
+                &mut current.details,
+                message,
+                now,
+            )
+            .await?
+        }
+        (None, None) => ALREADY.to_owned(),
         (None, Some(answer)) => {
             current.details = answer.details;
             let mut text = answer.text;
@@ -202,6 +217,79 @@ pub async fn turn(
         reply,
         lead_id: current.lead_id,
     })
+}
+
+/// A turn after the lead exists: a correction or an added detail ("sorry, typo: ...", "the
+/// company is ...", a phone number) changes the lead through the one write path for a
+/// lead's fields, in this turn's transaction, with its `updated` history by the assistant;
+/// the owner is told once per conversation, not per turn. Returns the reply.
+async fn correct_lead(
+    db: &Db,
+    tx: &mut crate::store::Conn,
+    account_id: &str,
+    lead_id: &str,
+    details: &mut Details,
+    message: &str,
+    now: i64,
+) -> Result<String> {
+    let follow = assistant::guided::follow_up(details, message);
+    if follow.changes.is_empty() {
+        *details = follow.details;
+        return Ok(follow.text);
+    }
+    let c = &follow.changes;
+    let input = LeadInput {
+        name: c.name.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        company: c.company.clone(),
+        notes: None,
+    };
+    let mut errors = FieldErrors::default();
+    let fields = LeadChanges::parse(&input, false, &mut errors);
+    if let Some(field) = ["name", "email", "phone", "company"]
+        .into_iter()
+        .find(|f| errors.get(f).is_some())
+    {
+        return Ok(format!(
+            "Sorry, I couldn't use that {field}. Could you send it again?"
+        ));
+    }
+    db.lock_lead(tx, account_id, lead_id).await?;
+    let Some(lead) = leads::get(tx, account_id, lead_id).await? else {
+        return Ok(ALREADY.to_owned());
+    };
+    let changed = super::leads::write_changes(
+        tx,
+        &lead,
+        fields,
+        None,
+        super::leads::Editor::Assistant,
+        now,
+    )
+    .await?;
+    *details = follow.details;
+    if changed
+        && !details.owner_notified
+        && let Some(owner) = lead.owner_id()
+    {
+        let text = format!(
+            "The visitor updated their details in the chat: {}",
+            lead.name
+        );
+        super::notifications::notify(
+            tx,
+            account_id,
+            owner,
+            NotificationKind::LeadUpdated,
+            Some(lead_id),
+            &text,
+            now,
+        )
+        .await?;
+        details.owner_notified = true;
+    }
+    Ok(follow.text)
 }
 
 /// A conversation to show again on the chat page (a reload, or the page without script); an

@@ -222,6 +222,34 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
     }
     Error::check_fields(errors)?;
 
+    if !write_changes(&mut tx, &lead, fields, status, Editor::Member(actor), now).await? {
+        return Ok(lead);
+    }
+    let lead = leads::get(&mut tx, actor.account_id(), id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(lead)
+}
+
+/// Who edits a lead's fields: a member, or the AI assistant for the visitor whose chat made
+/// the lead (its history event then has no member as actor, as at its creation).
+pub(crate) enum Editor<'a> {
+    Member(&'a Actor),
+    Assistant,
+}
+
+/// Writes validated changes to a lead in the caller's transaction (the lead locked and read
+/// in it): the row, the open-lead counter on a status change, and the history events.
+/// Returns whether anything changed. The one write path for a lead's fields.
+pub(crate) async fn write_changes(
+    tx: &mut Conn,
+    lead: &Lead,
+    fields: LeadChanges,
+    status: Option<LeadStatus>,
+    editor: Editor<'_>,
+    now: i64,
+) -> Result<bool> {
     let mut next = lead.clone();
     let mut changed: Vec<&str> = Vec::new();
     if let Some(name) = fields.name.filter(|n| *n != *lead.name) {
@@ -267,19 +295,23 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
         next.status = s;
     }
     if changed.is_empty() && !status_changed {
-        return Ok(lead);
+        return Ok(false);
     }
-    leads::update(&mut tx, &next, now).await?;
+    leads::update(tx, &next, now).await?;
+    let actor_id = match &editor {
+        Editor::Member(actor) => Some(actor.user.id.as_str()),
+        Editor::Assistant => None,
+    };
     fn event<'a>(
         lead: &'a Lead,
-        actor: &'a Actor,
+        actor_id: Option<&'a str>,
         kind: HistoryKind,
         detail: &'a str,
     ) -> NewEvent<'a> {
         NewEvent {
             account_id: &lead.account_id,
             lead_id: &lead.id,
-            actor_id: Some(&actor.user.id),
+            actor_id,
             kind,
             from_owner: None,
             to_owner: None,
@@ -292,7 +324,7 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
             let is = lead::is_open(Some(owner), next.status);
             if was != is {
                 users::add_to_counter(
-                    &mut tx,
+                    tx,
                     Counter::OpenLeads,
                     &lead.account_id,
                     owner,
@@ -307,26 +339,28 @@ pub async fn update(db: &Db, actor: &Actor, id: &str, change: LeadUpdate) -> Res
             next.status.label()
         );
         leads::add_event(
-            &mut tx,
-            &event(&lead, actor, HistoryKind::StatusChanged, &detail),
+            tx,
+            &event(lead, actor_id, HistoryKind::StatusChanged, &detail),
             now,
         )
         .await?;
     }
     if !changed.is_empty() {
-        let detail = format!("Changed {}", changed.join(", "));
+        let detail = match editor {
+            Editor::Member(_) => format!("Changed {}", changed.join(", ")),
+            Editor::Assistant => format!(
+                "The AI assistant changed {} as the visitor asked in the chat",
+                changed.join(", ")
+            ),
+        };
         leads::add_event(
-            &mut tx,
-            &event(&lead, actor, HistoryKind::Updated, &detail),
+            tx,
+            &event(lead, actor_id, HistoryKind::Updated, &detail),
             now,
         )
         .await?;
     }
-    let lead = leads::get(&mut tx, actor.account_id(), id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    Ok(lead)
+    Ok(true)
 }
 
 /// An owner change asked for by a member.

@@ -15,6 +15,7 @@ crate::backend_tests!(
     a_visitor_who_will_not_share_an_email_leaves_no_lead,
     a_forged_assistant_line_supplies_no_details_and_stays_the_visitors,
     a_leads_transcript_over_the_api,
+    corrections_after_the_lead_update_it_with_history_and_one_notification,
 );
 
 /// A lead made by a one-message chat with the account's assistant; its id.
@@ -457,4 +458,113 @@ async fn a_leads_transcript_over_the_api(app: TestApp) {
         )
         .await;
     r.expect(401);
+}
+
+/// Issue 26: once the lead exists, a typo fixed, the answer to the company question and a
+/// phone number update that lead (history `updated` with no member as actor: the
+/// assistant), the assistant confirms each, and the owner is notified once for the whole
+/// conversation; a colleague's address changes nothing.
+async fn corrections_after_the_lead_update_it_with_history_and_one_notification(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let rep = app.add_member(&owner, "sales", "rep@acme.io").await;
+    app.routing_on(&owner, None, Some(&[&rep]))
+        .await
+        .expect(200);
+    let key = app.form_key(&owner).await;
+    let r = say(&app, &key, None, "Hi, I'm Sam Patel").await;
+    let id = r.json["conversation_id"].as_str().unwrap().to_owned();
+    let r = say(&app, &key, Some(&id), "sam.patel@gmial.example").await;
+    let lead_id = r.json["lead_id"].as_str().expect("the lead").to_owned();
+    let reply = r.json["reply"].as_str().unwrap();
+    assert!(reply.contains("Which company are you with"), "{reply}");
+    assert_eq!(updates_notified(&app, &rep).await, 0);
+
+    let r = say(&app, &key, Some(&id), "Haddad Logistics").await;
+    r.expect(200);
+    assert_eq!(r.json["lead_id"], lead_id.as_str());
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("company Haddad Logistics"),
+        "{}",
+        r.text
+    );
+    let r = say(
+        &app,
+        &key,
+        Some(&id),
+        "Sorry, typo: sam.patel@gmail.example",
+    )
+    .await;
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("email sam.patel@gmail.example"),
+        "{}",
+        r.text
+    );
+    say(&app, &key, Some(&id), "my phone is +1 415 555 0133")
+        .await
+        .expect(200);
+    let r = say(
+        &app,
+        &key,
+        Some(&id),
+        "my colleague is eve@elsewhere.example",
+    )
+    .await;
+    assert!(
+        r.json["reply"]
+            .as_str()
+            .unwrap()
+            .contains("already has your details"),
+        "{}",
+        r.text
+    );
+
+    let lead = app
+        .get(format!("/api/v1/leads/{lead_id}"), &owner.token)
+        .await;
+    lead.expect(200);
+    assert_eq!(lead.json["email"], "sam.patel@gmail.example");
+    assert_eq!(lead.json["company"], "Haddad Logistics");
+    assert_eq!(lead.json["phone"], "+1 415 555 0133");
+    assert_eq!(lead.json["name"], "Sam Patel");
+    let history = app
+        .get(format!("/api/v1/leads/{lead_id}/history"), &owner.token)
+        .await;
+    history.expect(200);
+    let updated: Vec<&Value> = history.json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "updated")
+        .collect();
+    assert_eq!(updated.len(), 3, "{}", history.text);
+    for e in &updated {
+        assert!(e["actor"].is_null(), "the assistant, not a member: {e}");
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("The AI assistant changed")
+        );
+    }
+    // One notification for the conversation, not one per turn.
+    assert_eq!(updates_notified(&app, &rep).await, 1);
+    app.check().await;
+}
+
+/// How many `lead_updated` notifications the member has.
+async fn updates_notified(app: &TestApp, member: &Member) -> usize {
+    let r = app.get("/api/v1/notifications", &member.token).await;
+    r.expect(200);
+    r.json["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "lead_updated")
+        .count()
 }

@@ -194,11 +194,18 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
     assert!(!id.is_empty());
     assert_eq!(lead_count(&app).await, 0);
 
-    // Turn 2: an address the guided extraction cannot read, but the visitor did write it;
-    // the model's create_lead call makes the lead.
+    // Turn 2: an address spelled out: read back to the visitor before anything uses it
+    // (the guided assistant's question; the model is not asked).
     let second = "Dana Scully, from the FBI. Mail me: dana at fbi dot example";
     let r = say(&app, &key, Some(&id), second).await;
     assert_eq!(r.json["conversation_id"], id.as_str());
+    assert_eq!(
+        reply(&r),
+        "Just to check: is your email address dana@fbi.example?"
+    );
+    assert!(r.json["lead_id"].is_null(), "{}", r.text);
+    // Turn 3: confirmed; the model's create_lead call makes the lead.
+    let r = say(&app, &key, Some(&id), "yes").await;
     let lead_id = r.json["lead_id"]
         .as_str()
         .unwrap_or_else(|| panic!("the tool call creates the lead: {}", r.text))
@@ -234,6 +241,8 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
         "Visitor: Hi, we need 40 standing desks",
         &format!("Assistant: {FIRST_REPLY}"),
         &format!("Visitor: {second}"),
+        "Assistant: Just to check: is your email address dana@fbi.example?",
+        "Visitor: yes",
         "Assistant: Thanks, Dana! I've passed your details",
     ] {
         assert!(notes.contains(line), "{line:?} not in notes:\n{notes}");
@@ -242,9 +251,13 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
     assert_eq!(inbox.json["unread_count"], 1, "{}", inbox.text);
 
     // What the model was sent: the configured model, the Owner's description, the tool, and
-    // on the second turn the conversation so far, read back from the database.
+    // on the third turn the conversation so far, read back from the database.
     let requests = model.requests();
-    assert_eq!(requests.len(), 2, "one request per turn: {requests:#?}");
+    assert_eq!(
+        requests.len(),
+        2,
+        "one request per turn bar the read-back: {requests:#?}"
+    );
     for body in &requests {
         assert_eq!(body["model"], "test-model");
         assert_eq!(body["tools"][0]["function"]["name"], "create_lead");
@@ -274,6 +287,11 @@ async fn the_model_replies_and_its_tool_call_creates_the_lead(backend: &'static 
             ("user", "Hi, we need 40 standing desks"),
             ("assistant", FIRST_REPLY),
             ("user", second),
+            (
+                "assistant",
+                "Just to check: is your email address dana@fbi.example?"
+            ),
+            ("user", "yes"),
         ]
     );
 
@@ -385,4 +403,100 @@ async fn llm_down_falls_back_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llm_down_falls_back_on_postgres() {
     a_failing_model_falls_back_to_the_guided_assistant("postgres").await;
+}
+
+/// The evaluation set and its score, shared with the guided assistant's unit test.
+#[allow(dead_code)]
+#[path = "../../src/assistant/eval/score.rs"]
+mod score;
+
+/// The replaying model server: answers each request with the current conversation's
+/// recorded answer for that turn (the number of visitor messages in the request), or a 500
+/// when none was recorded.
+#[derive(Clone, Default)]
+struct Replay {
+    answers: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn replay(State(replay): State<Replay>, body: String) -> Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let turn = body["messages"]
+        .as_array()
+        .map_or(0, |m| m.iter().filter(|m| m["role"] == "user").count());
+    let answer = replay
+        .answers
+        .lock()
+        .unwrap()
+        .get(turn.wrapping_sub(1))
+        .cloned();
+    let (status, body) = match answer {
+        Some(a) if a.get("call").is_some() => create_lead_call(a["call"].clone()),
+        Some(a) => text_reply(a["say"].as_str().unwrap_or_default()),
+        None => server_error(),
+    };
+    (
+        StatusCode::from_u16(status).unwrap(),
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Issue 26: the evaluation set through the whole app with the LLM provider, the model's
+/// answers replayed from the recorded fixtures in the set (hand-written, plausible answers,
+/// some deliberately wrong), scored per field on the stored leads: the same 95% bar as the
+/// guided assistant, and no lead without consent or with someone else's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_evaluation_set_replayed_against_the_llm_provider() {
+    let state = Replay::default();
+    let router = axum::Router::new()
+        .route("/v1/chat/completions", post(replay))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = TestApp::with_config("sqlite", |c| {
+        c.assistant_url = Some(format!("http://127.0.0.1:{port}/v1"));
+        c.assistant_model = Some("test-model".into());
+        c.public_rate_limit = 0;
+    })
+    .await
+    .expect("SQLite is always available");
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let key = app.form_key(&owner).await;
+    let mut result = score::Score::default();
+    let mut made = 0;
+    for case in score::cases() {
+        *state.answers.lock().unwrap() = case.model.clone();
+        let mut conversation: Option<String> = None;
+        let mut lead_id: Option<String> = None;
+        for message in &case.messages {
+            let r = say(&app, &key, conversation.as_deref(), message).await;
+            conversation = r.json["conversation_id"].as_str().map(str::to_owned);
+            lead_id = r.json["lead_id"].as_str().map(str::to_owned);
+        }
+        let got = match &lead_id {
+            Some(id) => {
+                made += 1;
+                let lead = app.get(format!("/api/v1/leads/{id}"), &owner.token).await;
+                lead.expect(200);
+                let text = |f: &str| lead.json[f].as_str().map(str::to_owned);
+                Some(score::Expected {
+                    name: text("name"),
+                    email: text("email"),
+                    company: text("company"),
+                    phone: text("phone"),
+                })
+            }
+            None => None,
+        };
+        result.add(&case, got.as_ref());
+    }
+    assert_eq!(
+        lead_count(&app).await,
+        made,
+        "one lead per conversation that made one"
+    );
+    result.assert_passes("llm (replayed)");
+    app.check().await;
 }

@@ -155,7 +155,7 @@ async fn a_tool_call_creates_the_lead_with_its_validated_fields() {
     }))])
     .await;
     let (details, transcript) = (Details::default(), transcript());
-    let message = "I'm Jane Roe, reach me at jane at acme dot io or 555-010-0199";
+    let message = "I'm Jane Roe, reach me at Jane@Acme.io or 555-010-0199";
     let reply = llm(&url, SECOND)
         .respond(ctx(&details, &transcript, message))
         .await;
@@ -510,4 +510,74 @@ async fn an_email_only_in_a_forged_assistant_line_is_not_taken() {
         .await;
     assert!(reply.create_lead, "the visitor's own words make the lead");
     assert_eq!(reply.details.email.as_deref(), Some("frank@ocean.example"));
+}
+
+#[tokio::test]
+async fn a_spelled_out_address_is_read_back_before_the_model_may_use_it() {
+    let call = || tool_call(json!({"name": "Bob Builder", "email": "bob@builders.example"}));
+    let (url, fake) = serve_fake(vec![call()]).await;
+    let llm = llm(&url, SECOND);
+    let mut transcript = transcript();
+    let details = Details::default();
+    let first = "I'm Bob Builder, bob at builders dot example";
+    let reply = llm.respond(ctx(&details, &transcript, first)).await;
+    assert!(!reply.create_lead, "not before the visitor confirms it");
+    assert_eq!(
+        reply.text,
+        "Just to check: is your email address bob@builders.example?"
+    );
+    transcript.push(Line {
+        from: Speaker::Visitor,
+        text: first.into(),
+    });
+    transcript.push(Line {
+        from: Speaker::Assistant,
+        text: reply.text.clone(),
+    });
+    let reply = llm.respond(ctx(&reply.details, &transcript, "yes")).await;
+    assert!(reply.create_lead);
+    assert_eq!(reply.details.email.as_deref(), Some("bob@builders.example"));
+    // The read-back is the guided assistant's: the model is asked only on the answer.
+    assert_eq!(fake.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_colleagues_address_or_a_greeting_from_the_model_is_not_taken() {
+    let (url, _fake) = serve_fake(vec![tool_call(
+        json!({"name": "Frank Ocean", "email": "eve@elsewhere.example"}),
+    )])
+    .await;
+    let (details, transcript) = (Details::default(), transcript());
+    let message =
+        "My colleague is eve@elsewhere.example but I'm Frank Ocean, frank@ocean-music.example";
+    let reply = llm(&url, SECOND)
+        .respond(ctx(&details, &transcript, message))
+        .await;
+    assert!(reply.create_lead);
+    assert_eq!(
+        reply.details.email.as_deref(),
+        Some("frank@ocean-music.example")
+    );
+
+    let (url, _fake) = serve_fake(vec![tool_call(
+        json!({"name": "Bonjour", "email": "marie@radium.example"}),
+    )])
+    .await;
+    let message = "Bonjour, je m'appelle Marie Curie, marie@radium.example";
+    let reply = llm(&url, SECOND)
+        .respond(ctx(&details, &transcript, message))
+        .await;
+    assert!(reply.create_lead);
+    assert_eq!(reply.details.name.as_deref(), Some("Marie Curie"));
+
+    // Nothing the visitor said is a name: they are asked for it.
+    let (url, _fake) = serve_fake(vec![tool_call(
+        json!({"name": "Hallo", "email": "kim@example.de"}),
+    )])
+    .await;
+    let reply = llm(&url, SECOND)
+        .respond(ctx(&details, &transcript, "Hallo! kim@example.de"))
+        .await;
+    assert!(!reply.create_lead);
+    assert_eq!(reply.details.asked, Some(Asked::Name));
 }

@@ -33,7 +33,8 @@ pub struct LeadRefJson {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationJson {
     id: String,
-    /// lead_routed or lead_assigned.
+    /// lead_routed, lead_assigned, lead_updated (a visitor corrected their chat lead) or
+    /// password_changed.
     kind: NotificationKind,
     #[schema(required = true)]
     lead: Option<LeadRefJson>,

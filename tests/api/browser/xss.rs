@@ -284,9 +284,9 @@ async fn markup_in_every_field_stays_text_on_every_page() {
     let mut said = Vec::new();
     let mut conversation: Option<String> = None;
     let mut chat_lead = None;
-    // The guided assistant takes a name after "my name is" (up to four words, to the first
-    // bracket) and a company after "from".
-    let introduction = "My name is Mallory <img src=x onerror=alert`1`>\"'><b>Markup</b> from Evil<i>Corp</i>&amp;".to_owned();
+    // The guided assistant takes a name after "my name is" (words that look like a name:
+    // markup is not one) and a company from a "company: ..." label, as written.
+    let introduction = "My name is Mallory | company: Evil<i>Corp</i>&amp <img src=x onerror=alert`1`>\"'><b>Markup</b>".to_owned();
     for line in [
         markup("CHAT-NEED"),
         introduction,
@@ -318,8 +318,8 @@ async fn markup_in_every_field_stays_text_on_every_page() {
     let chat_name = chat["name"].as_str().unwrap().to_owned();
     let chat_company = chat["company"].as_str().unwrap_or_default().to_owned();
     assert!(
-        chat_name.contains("<img") && chat_company.contains("<i>"),
-        "the assistant took markup as the name and company: {chat}"
+        chat_name == "Mallory" && chat_company.contains("<i>") && chat_company.contains("<img"),
+        "the assistant took the name, and markup as the company: {chat}"
     );
 
     let members = [owner_name.as_str(), &manager_name, &rep_a_name, &rep_b_name];
