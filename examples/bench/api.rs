@@ -8,7 +8,7 @@ use reqwest::{Method, header};
 use serde_json::{Value, json};
 
 /// Every member the benchmark creates signs in with this (the generator copies its hash).
-pub const PASSWORD: &str = "bench-password-1";
+pub const PASSWORD: &str = "tidal-lantern-orchid-93";
 /// The Owner of every account the benchmark signs up (one account per database).
 pub const OWNER_EMAIL: &str = "owner@bench.example.com";
 

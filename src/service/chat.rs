@@ -243,7 +243,7 @@ async fn correct_lead(
         email: c.email.clone(),
         phone: c.phone.clone(),
         company: c.company.clone(),
-        notes: None,
+        ..LeadInput::default()
     };
     let mut errors = FieldErrors::default();
     let fields = LeadChanges::parse(&input, false, &mut errors);
