@@ -216,7 +216,11 @@ pub const COMPANY_SIZE_MAX: i64 = 100_000_000;
 
 /// A number of employees: a whole number from 0 (thousands separators allowed).
 pub fn parse_company_size(raw: &str) -> Result<i64, String> {
-    let digits: String = raw.trim().chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    let digits: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ',' | '_' | ' '))
+        .collect();
     match digits.parse::<i64>() {
         Ok(n) if n < 0 => Err("must not be negative".into()),
         Ok(n) if n > COMPANY_SIZE_MAX => Err("must be at most 100,000,000 employees".into()),
@@ -314,7 +318,15 @@ mod tests {
             },
             true,
         );
-        for f in ["name", "email", "phone", "company", "notes", "country", "company_size"] {
+        for f in [
+            "name",
+            "email",
+            "phone",
+            "company",
+            "notes",
+            "country",
+            "company_size",
+        ] {
             assert!(errors.get(f).is_some(), "{f}");
         }
     }

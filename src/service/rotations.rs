@@ -67,7 +67,10 @@ fn view(engine: &Engine, id: String, settings: RotationSettings) -> RotationView
             let next = crate::domain::routing::pick(r.strategy, &pool, &candidates)
                 .map(|i| candidates[i].id.clone());
             Some((
-                pool.members.iter().map(|&i| candidates[i].id.clone()).collect(),
+                pool.members
+                    .iter()
+                    .map(|&i| candidates[i].id.clone())
+                    .collect(),
                 next,
             ))
         })
@@ -123,7 +126,16 @@ pub async fn create(db: &Db, actor: &Actor, input: RotationInput) -> Result<Rota
     Error::check_fields(errors)?;
     let id = secrets::new_id();
     store::insert(&mut tx, actor.account_id(), &id, &settings, now).await?;
-    record(&mut tx, actor, AuditAction::RotationCreated, &id, None, Some(&settings), now).await?;
+    record(
+        &mut tx,
+        actor,
+        AuditAction::RotationCreated,
+        &id,
+        None,
+        Some(&settings),
+        now,
+    )
+    .await?;
     let view = views(&mut tx, actor.account_id()).await?;
     tx.commit().await?;
     view.into_iter()
@@ -153,7 +165,14 @@ pub async fn update(
     };
     let (capable, taken) = context(&mut tx, actor.account_id(), Some(id)).await?;
     let mut errors = FieldErrors::default();
-    let after = settings::apply(before.clone(), input, &capable, &taken, is_default, &mut errors);
+    let after = settings::apply(
+        before.clone(),
+        input,
+        &capable,
+        &taken,
+        is_default,
+        &mut errors,
+    );
     Error::check_fields(errors)?;
     if is_default {
         store::save_default(&mut tx, actor.account_id(), &after, &actor.user.id, now).await?;

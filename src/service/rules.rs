@@ -13,8 +13,8 @@ use crate::domain::AuditAction;
 use crate::domain::country;
 use crate::domain::lead::LeadSource;
 use crate::domain::permissions::{self, Action};
-use crate::domain::routing::engine::{Engine, Named, PassedRule};
 use crate::domain::routing::Skip;
+use crate::domain::routing::engine::{Engine, Named, PassedRule};
 use crate::domain::rules::{self, DraftRule, Facts, Rule};
 use crate::domain::validate::FieldErrors;
 use crate::error::{Error, Result};
@@ -75,7 +75,15 @@ pub async fn save(
     }
     let rules = validate(&mut tx, actor.account_id(), drafts, &before.rules).await?;
     let version = before.rules_version + 1;
-    store::save_rules(&mut tx, actor.account_id(), &rules, version, &actor.user.id, now).await?;
+    store::save_rules(
+        &mut tx,
+        actor.account_id(),
+        &rules,
+        version,
+        &actor.user.id,
+        now,
+    )
+    .await?;
     audit::record(
         &mut tx,
         audit::NewEntry {
@@ -191,7 +199,8 @@ pub async fn simulate(db: &Db, actor: &Actor, lead: LeadFacts) -> Result<Simulat
         ),
     };
     if !settings.enabled {
-        reason = format!("Lead routing is off, so the lead would stay unassigned. With it on: {reason}");
+        reason =
+            format!("Lead routing is off, so the lead would stay unassigned. With it on: {reason}");
     }
     Ok(Simulation {
         rule,
@@ -226,7 +235,12 @@ pub struct Backtest {
 /// The leads created in the last `days` that came in with no owner, replayed in their
 /// original order through the current rules and through `drafts`, from the same start (no
 /// open leads, no turns: the counts compare the rules, not the past). Writes nothing.
-pub async fn backtest(db: &Db, actor: &Actor, drafts: Vec<DraftRule>, days: i64) -> Result<Backtest> {
+pub async fn backtest(
+    db: &Db,
+    actor: &Actor,
+    drafts: Vec<DraftRule>,
+    days: i64,
+) -> Result<Backtest> {
     permissions::check(actor.user.role, Action::ViewRouting)?;
     if !BACKTEST_DAYS.contains(&days) {
         return Err(Error::field("days", "must be from 1 to 90"));
@@ -272,7 +286,10 @@ pub async fn backtest(db: &Db, actor: &Actor, drafts: Vec<DraftRule>, days: i64)
         }
         let (rule, _, _) = draft.route_of(facts);
         let slot = match rule {
-            Some(rule) => out.by_rule.iter().position(|(id, _, _)| id.as_ref() == Some(&rule.id)),
+            Some(rule) => out
+                .by_rule
+                .iter()
+                .position(|(id, _, _)| id.as_ref() == Some(&rule.id)),
             None => Some(out.by_rule.len() - 1),
         };
         if let Some(i) = slot {

@@ -356,13 +356,18 @@ const KEY_REUSED: &str = "was already used with a different request";
 /// What a retry must repeat to get the first lead back: the validated fields, so the same
 /// submission sent as JSON or as a form (or with other spacing) is the same request.
 fn request_hash(lead: &NewLead) -> String {
-    let mut fields = json!([lead.name, lead.email, lead.phone, lead.company, lead.notes]);
+    let mut fields = vec![
+        json!(lead.name),
+        json!(lead.email),
+        json!(lead.phone),
+        json!(lead.company),
+        json!(lead.notes),
+    ];
     // Only when given: a submission without them hashes as it did before they existed.
     if lead.country.is_some() || lead.company_size.is_some() {
-        if let Some(list) = fields.as_array_mut() {
-            list.extend([json!(lead.country), json!(lead.company_size)]);
-        }
+        fields.extend([json!(lead.country), json!(lead.company_size)]);
     }
+    let fields = serde_json::Value::Array(fields);
     secrets::token_hash(&fields.to_string())
 }
 

@@ -212,9 +212,8 @@ fn add_leads<'a>(statements: &mut Statements<'a>, rows: &'a [(&'a LeadRow, &'a s
         "routing_rule_name",
     ];
     statements.add("leads", COLUMNS, rows, |(l, search)| {
-        let route = |part: fn(&Routing) -> Option<&(String, String)>| {
-            l.routing.as_ref().and_then(part)
-        };
+        let route =
+            |part: fn(&Routing) -> Option<&(String, String)>| l.routing.as_ref().and_then(part);
         [
             text(Some(&l.id)),
             text(Some(&l.account_id)),

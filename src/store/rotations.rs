@@ -68,9 +68,9 @@ macro_rules! rotation_select {
 pub async fn list(conn: &mut Conn, account_id: &str) -> sqlx::Result<Vec<StoredRotation>> {
     let rows: Vec<RotationRow> =
         sqlx::query_as(concat!(rotation_select!(), "ORDER BY created_at, id"))
-    .bind(account_id)
-    .fetch_all(conn)
-    .await?;
+            .bind(account_id)
+            .fetch_all(conn)
+            .await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
@@ -80,10 +80,10 @@ pub async fn get(
     id: &str,
 ) -> sqlx::Result<Option<StoredRotation>> {
     let row: Option<RotationRow> = sqlx::query_as(concat!(rotation_select!(), "AND id = $2"))
-    .bind(account_id)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
+        .bind(account_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(TryInto::try_into).transpose()
 }
 

@@ -36,6 +36,14 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
+    let rotation = app
+        .post(
+            "/api/v1/rotations",
+            Some(&owner.token),
+            json!({"name": "Secret pool"}),
+        )
+        .await;
+    let rotation_id = rotation.json["id"].as_str().unwrap().to_owned();
     // Account B, an Owner: the strongest role there is, and still a stranger here.
     let stranger = app.signup("Other", "x@other.io").await;
 
@@ -53,6 +61,8 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
             template.replace("{id}", &lead_id)
         } else if template.starts_with("/api/v1/notifications/") {
             template.replace("{id}", &notification_id)
+        } else if template.starts_with("/api/v1/rotations/") {
+            template.replace("{id}", &rotation_id)
         } else if template.starts_with("/api/v1/team/invitations/") {
             template.replace("{id}", &invitation_id)
         } else {

@@ -108,7 +108,11 @@ pub fn apply(
             Ok(name) if !is_default && name.eq_ignore_ascii_case(DEFAULT_NAME) => {
                 errors.add("name", "is the default rotation's name")
             }
-            Ok(name) if taken.iter().any(|t| t.to_lowercase() == name.to_lowercase()) => {
+            Ok(name)
+                if taken
+                    .iter()
+                    .any(|t| t.to_lowercase() == name.to_lowercase()) =>
+            {
                 errors.add("name", "is already used by another rotation")
             }
             Ok(name) => settings.name = name,
@@ -184,7 +188,9 @@ mod tests {
         let mut errors = FieldErrors::default();
         let s = apply(
             RotationSettings::new("EU"),
-            input(json!({"strategy": "balanced", "members": [{"user_id": "u2", "weight": 50}, {"user_id": "u1"}, {"user_id": "u2"}], "first_touch_minutes": 15})),
+            input(
+                json!({"strategy": "balanced", "members": [{"user_id": "u2", "weight": 50}, {"user_id": "u1"}, {"user_id": "u2"}], "first_touch_minutes": 15}),
+            ),
             &capable,
             &[],
             false,
@@ -197,7 +203,14 @@ mod tests {
         assert_eq!(s.members[0].weight, 50);
         assert_eq!(s.members[1].weight, 100);
         assert_eq!(s.first_touch_minutes, Some(15));
-        let cleared = apply(s, input(json!({"first_touch_minutes": null})), &capable, &[], false, &mut errors);
+        let cleared = apply(
+            s,
+            input(json!({"first_touch_minutes": null})),
+            &capable,
+            &[],
+            false,
+            &mut errors,
+        );
         assert_eq!(cleared.first_touch_minutes, None);
         assert_eq!(cleared.strategy, Strategy::Balanced);
     }
@@ -209,9 +222,18 @@ mod tests {
             (json!({"name": "everyone"}), "name"),
             (json!({"name": "Taken"}), "name"),
             (json!({"strategy": "random"}), "strategy"),
-            (json!({"members": [{"user_id": "accounting-person"}]}), "members"),
-            (json!({"members": [{"user_id": "u1", "weight": 0}]}), "members"),
-            (json!({"members": [{"user_id": "u1", "weight": 1001}]}), "members"),
+            (
+                json!({"members": [{"user_id": "accounting-person"}]}),
+                "members",
+            ),
+            (
+                json!({"members": [{"user_id": "u1", "weight": 0}]}),
+                "members",
+            ),
+            (
+                json!({"members": [{"user_id": "u1", "weight": 1001}]}),
+                "members",
+            ),
             (json!({"if_none_available": "wait"}), "if_none_available"),
             (json!({"first_touch_minutes": 0}), "first_touch_minutes"),
             (json!({"sla_action": "escalate"}), "sla_action"),

@@ -16,9 +16,7 @@ use crate::app::AppState;
 use crate::domain::lead::Change;
 use crate::domain::routing::Strategy;
 use crate::domain::routing::engine::Named;
-use crate::domain::routing::settings::{
-    IfNoneAvailable, MemberInput, RotationInput, SlaAction,
-};
+use crate::domain::routing::settings::{IfNoneAvailable, MemberInput, RotationInput, SlaAction};
 use crate::domain::rules::{DraftCondition, DraftRule, Passed, Rule, RuleField, RuleOp};
 use crate::error::{Error, Result};
 use crate::http::auth::ApiUser;
@@ -116,7 +114,9 @@ async fn get_rotation(
     Path(id): Path<String>,
     caller: ApiUser,
 ) -> Result<Json<RotationJson>> {
-    Ok(Json(rotations::get(&state.db, &caller.actor, &id).await?.into()))
+    Ok(Json(
+        rotations::get(&state.db, &caller.actor, &id).await?.into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

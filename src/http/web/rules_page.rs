@@ -214,9 +214,18 @@ async fn page(
         unsaved: rules != saved_rows,
         rules,
         rotations: rotations.iter().map(|r| card(r, &name_of)).collect(),
-        fields: RuleField::ALL.iter().map(|f| (f.as_str(), f.label())).collect(),
-        ops: RuleOp::ALL.iter().map(|o| (o.as_str(), o.label())).collect(),
-        sources: LeadSource::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        fields: RuleField::ALL
+            .iter()
+            .map(|f| (f.as_str(), f.label()))
+            .collect(),
+        ops: RuleOp::ALL
+            .iter()
+            .map(|o| (o.as_str(), o.label()))
+            .collect(),
+        sources: LeadSource::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
         countries: country::all(),
         members: team
             .iter()
@@ -337,9 +346,15 @@ fn readable(err: Error) -> String {
         let mut place = Vec::new();
         let mut what = key.as_str();
         for part in key.split('.') {
-            if let Some(i) = part.strip_prefix("rules[").and_then(|p| p.strip_suffix(']')) {
+            if let Some(i) = part
+                .strip_prefix("rules[")
+                .and_then(|p| p.strip_suffix(']'))
+            {
                 place.push(format!("Rule {}", i.parse::<usize>().unwrap_or(0) + 1));
-            } else if let Some(j) = part.strip_prefix("conditions[").and_then(|p| p.strip_suffix(']')) {
+            } else if let Some(j) = part
+                .strip_prefix("conditions[")
+                .and_then(|p| p.strip_suffix(']'))
+            {
                 place.push(format!("condition {}", j.parse::<usize>().unwrap_or(0) + 1));
             } else {
                 what = part;
@@ -361,24 +376,31 @@ pub async fn save(
     user: WebUser,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let value = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let mut draft = draft_of(&fields);
     let version: i64 = value("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let action = value("do").unwrap_or("save").to_owned();
     let drafts = || draft.iter().map(RuleRow::draft).collect::<Vec<_>>();
     match action.as_str() {
-        "save" => match rules::save(&state.db, &user.actor, drafts(), Some(version)).await {
-            Ok(_) => Ok(Redirect::to("/settings/routing/rules?saved=1").into_response()),
-            Err(err) => {
-                let status = err.status();
-                let mut page = page(&state, &user, Some((draft, version))).await?;
-                page.error = Some(match err {
+        "save" => {
+            match rules::save(&state.db, &user.actor, drafts(), Some(version)).await {
+                Ok(_) => Ok(Redirect::to("/settings/routing/rules?saved=1").into_response()),
+                Err(err) => {
+                    let status = err.status();
+                    let mut page = page(&state, &user, Some((draft, version))).await?;
+                    page.error = Some(match err {
                     Error::Forbidden(_) => "Only an Owner or Manager can change routing rules; nothing was changed.".into(),
                     other => readable(other),
                 });
-                Ok((status, page).into_response())
+                    Ok((status, page).into_response())
+                }
             }
-        },
+        }
         "backtest" => {
             let result = rules::backtest(&state.db, &user.actor, drafts(), 30).await;
             let mut page = page(&state, &user, Some((draft, version))).await?;
@@ -412,7 +434,9 @@ pub async fn save(
         }
         other => {
             edit(&mut draft, other);
-            Ok(page(&state, &user, Some((draft, version))).await?.into_response())
+            Ok(page(&state, &user, Some((draft, version)))
+                .await?
+                .into_response())
         }
     }
 }
@@ -492,7 +516,10 @@ async fn rotation_page(state: &AppState, user: &WebUser, id: Option<&str>) -> Re
         can_save: permissions::check(user.actor.user.role, Action::SaveRouting).is_ok(),
         is_default: id == Some(crate::domain::rules::DEFAULT_ROTATION),
         id: id.map(str::to_owned),
-        name: view.as_ref().map(|v| v.settings.name.clone()).unwrap_or_default(),
+        name: view
+            .as_ref()
+            .map(|v| v.settings.name.clone())
+            .unwrap_or_default(),
         strategy: view
             .as_ref()
             .map_or(Strategy::RoundRobin, |v| v.settings.strategy)
@@ -515,11 +542,18 @@ pub async fn show_rotation(
     user: WebUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    Ok(rotation_page(&state, &user, Some(&id)).await?.into_response())
+    Ok(rotation_page(&state, &user, Some(&id))
+        .await?
+        .into_response())
 }
 
 fn rotation_input(fields: &[(String, String)], is_default: bool) -> RotationInput {
-    let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let value = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     RotationInput {
         name: if is_default { None } else { value("name") },
         strategy: value("strategy"),
@@ -626,7 +660,10 @@ mod tests {
     #[test]
     fn errors_read_as_sentences() {
         let mut fields = crate::domain::validate::FieldErrors::default();
-        fields.add("rules[1].conditions[0].value", "must list at least one value");
+        fields.add(
+            "rules[1].conditions[0].value",
+            "must list at least one value",
+        );
         fields.add("rules[0].rotation_id", "is not a rotation of this account");
         assert_eq!(
             readable(Error::Validation(fields)),

@@ -13,6 +13,7 @@ mod chat;
 mod fixtures;
 mod leads;
 mod routing;
+mod rules;
 mod team;
 mod website;
 mod xss;
