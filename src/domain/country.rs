@@ -20,7 +20,7 @@ pub fn parse(raw: &str) -> Result<&'static str, String> {
     };
     found
         .map(|c| c.alpha2)
-        .map_err(|_| format!("{text:?} is not a country: use a code like DE or an English name"))
+        .map_err(|_| "must be a country code like DE or a country's English name".to_owned())
 }
 
 /// The English name pages show for a stored code ("United States of America").
@@ -76,7 +76,7 @@ mod tests {
         }
         for bad in ["", "XX", "Atlantis", "1", "D"] {
             let why = parse(bad).unwrap_err();
-            assert!(why.contains("is not a country"), "{bad}: {why}");
+            assert!(why.starts_with("must be a country code"), "{bad}: {why}");
         }
     }
 

@@ -81,6 +81,28 @@ pub async fn set_assistant(
     .await
 }
 
+/// Whether the hosted form and the embed snippet ask for country and company size.
+pub async fn set_form_fields(
+    db: &Db,
+    actor: &Actor,
+    ask_country_size: bool,
+) -> Result<WebsiteForm> {
+    permissions::check(actor.user.role, Action::ManageWebsite)?;
+    let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    let before = website::by_account(&mut tx, actor.account_id()).await?;
+    website::set_ask_country_size(&mut tx, actor.account_id(), ask_country_size, now).await?;
+    finish(
+        tx,
+        actor,
+        AuditAction::WebsiteUpdated,
+        json!({"ask_country_and_size": before.ask_country_size}),
+        json!({"ask_country_and_size": ask_country_size}),
+        now,
+    )
+    .await
+}
+
 /// Which addresses a form post may be sent on to after it is accepted.
 pub async fn set_redirects(db: &Db, actor: &Actor, redirects: Vec<String>) -> Result<WebsiteForm> {
     permissions::check(actor.user.role, Action::ManageWebsite)?;

@@ -42,6 +42,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(13, "conversation_by_lead", "0013_conversation_by_lead"),
     migration!(14, "idem_request_hash", "0014_idem_request_hash"),
     migration!(15, "rules_and_rotations", "0015_rules_and_rotations"),
+    migration!(16, "form_fields", "0016_form_fields"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

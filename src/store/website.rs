@@ -15,6 +15,8 @@ pub struct WebsiteForm {
     pub assistant_enabled: bool,
     /// What the business does, in the Owner's words (the assistant's prompt).
     pub description: String,
+    /// The hosted form and the embed snippet ask for country and company size.
+    pub ask_country_size: bool,
 }
 
 pub async fn create(conn: &mut Conn, account_id: &str, form_key: &str) -> sqlx::Result<()> {
@@ -36,6 +38,8 @@ struct FormRow {
     #[sqlx(try_from = "Flag")]
     assistant_enabled: bool,
     description: String,
+    #[sqlx(try_from = "Flag")]
+    ask_country_size: bool,
 }
 
 impl From<FormRow> for WebsiteForm {
@@ -47,12 +51,13 @@ impl From<FormRow> for WebsiteForm {
             allowed_redirects: serde_json::from_str(&r.allowed_redirects).unwrap_or_default(),
             assistant_enabled: r.assistant_enabled,
             description: r.description,
+            ask_country_size: r.ask_country_size,
         }
     }
 }
 
 const SELECT: &str = "SELECT w.account_id, a.name AS account_name, w.form_key, w.allowed_redirects, \
-     w.assistant_enabled, w.description \
+     w.assistant_enabled, w.description, w.ask_country_size \
      FROM website_forms w JOIN accounts a ON a.id = w.account_id ";
 
 pub async fn by_account(conn: &mut Conn, account_id: &str) -> sqlx::Result<WebsiteForm> {
@@ -128,6 +133,23 @@ pub async fn set_assistant(
         .bind(account_id)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+pub async fn set_ask_country_size(
+    conn: &mut Conn,
+    account_id: &str,
+    ask: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE website_forms SET ask_country_size = $1, updated_at = $2 WHERE account_id = $3",
+    )
+    .bind(i64::from(ask))
+    .bind(now)
+    .bind(account_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

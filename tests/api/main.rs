@@ -18,6 +18,7 @@ mod disguise;
 mod hosts;
 mod housekeeping;
 mod intake;
+mod lead_fields;
 mod lead_pages;
 mod leads;
 mod links;

@@ -41,16 +41,26 @@ pub struct WebsiteJson {
     assistant_enabled: bool,
     /// What the business does, for the assistant's prompt.
     description: String,
+    /// The hosted form and `embed_html` ask for country and company size (optional
+    /// fields, for the routing rules). The form accepts them either way.
+    ask_country_and_size: bool,
 }
 
-/// The copy-paste snippet: a plain form that posts to the hosted form's address.
-pub fn embed_html(form_url: &str) -> String {
+/// The copy-paste snippet: a plain form that posts to the hosted form's address; with
+/// `ask_country_size`, two optional fields more.
+pub fn embed_html(form_url: &str, ask_country_size: bool) -> String {
+    let extra = if ask_country_size {
+        "\n  <label>Country <input name=\"country\" maxlength=\"60\" autocomplete=\"country-name\"></label>\n  \
+         <label>Company size <input name=\"company_size\" type=\"number\" min=\"0\"></label>"
+    } else {
+        ""
+    };
     format!(
         r#"<form action="{form_url}" method="post">
   <label>Name <input name="name" required maxlength="200"></label>
   <label>Email <input name="email" type="email" required maxlength="254"></label>
   <label>Phone <input name="phone" type="tel" maxlength="50"></label>
-  <label>Company <input name="company" maxlength="200"></label>
+  <label>Company <input name="company" maxlength="200"></label>{extra}
   <label>Message <textarea name="message" maxlength="5000"></textarea></label>
   <input name="website" tabindex="-1" autocomplete="off" aria-hidden="true" style="position:absolute;left:-10000px">
   <button type="submit">Send</button>
@@ -69,7 +79,8 @@ pub fn to_json(form: WebsiteForm, base: &str) -> WebsiteJson {
         widget_html: widget_html(base, &form.form_key),
         assistant_enabled: form.assistant_enabled,
         description: form.description,
-        embed_html: embed_html(&form_url),
+        embed_html: embed_html(&form_url, form.ask_country_size),
+        ask_country_and_size: form.ask_country_size,
         chat_url: format!("{base}/chat/{}", form.form_key),
         form_url,
         form_key: form.form_key,
@@ -109,6 +120,8 @@ pub struct WebsiteRequest {
     assistant_enabled: Option<bool>,
     /// What the business does (at most 1000 characters), for the assistant's prompt.
     description: Option<String>,
+    /// Ask for country and company size on the hosted form and in the snippet.
+    ask_country_and_size: Option<bool>,
 }
 
 /// Change the allowed redirects and the chat assistant's settings; a field left out keeps
@@ -131,6 +144,9 @@ async fn put_website(
         let enabled = body.assistant_enabled.unwrap_or(form.assistant_enabled);
         let description = body.description.unwrap_or(form.description);
         form = website::set_assistant(&state.db, &caller.actor, enabled, &description).await?;
+    }
+    if let Some(ask) = body.ask_country_and_size {
+        form = website::set_form_fields(&state.db, &caller.actor, ask).await?;
     }
     Ok(Json(to_json(form, &base_url(&state, &headers))))
 }

@@ -31,6 +31,10 @@ pub struct FormPage {
     phone: String,
     company: String,
     message: String,
+    /// Ask for country and company size (the Website page's setting).
+    ask_country_size: bool,
+    country: String,
+    company_size: String,
     /// A thank-you page the embedding site asked for (only an allowed one), kept when the
     /// form comes back with errors.
     redirect: Option<String>,
@@ -42,6 +46,7 @@ pub async fn page(State(state): State<AppState>, Path(form_key): Path<String>) -
     match website::public_form(&state.db, &form_key).await {
         Ok(form) => FormPage {
             account_name: form.account_name,
+            ask_country_size: form.ask_country_size,
             form_key,
             ..Default::default()
         }
@@ -307,10 +312,15 @@ async fn respond_error(
         *response.status_mut() = status;
         return response;
     };
-    let (account_name, allowed) = match website::public_form(&state.db, form_key).await {
-        Ok(form) => (form.account_name, form.allowed_redirects),
-        Err(err) => return error_page(err),
-    };
+    let (account_name, allowed, ask_country_size) =
+        match website::public_form(&state.db, form_key).await {
+            Ok(form) => (
+                form.account_name,
+                form.allowed_redirects,
+                form.ask_country_size,
+            ),
+            Err(err) => return error_page(err),
+        };
     let page = FormPage {
         account_name,
         form_key: form_key.to_owned(),
@@ -319,6 +329,12 @@ async fn respond_error(
         phone: typed.phone.unwrap_or_default(),
         company: typed.company.unwrap_or_default(),
         message: typed.message.unwrap_or_default(),
+        // Shown when asked for, or when the visitor's own page sent them and one was refused.
+        ask_country_size: ask_country_size
+            || errors.get("country").is_some()
+            || errors.get("company_size").is_some(),
+        country: typed.country.unwrap_or_default(),
+        company_size: typed.company_size.unwrap_or_default(),
         redirect: redirect.filter(|r| website::redirect_allowed(r, &allowed)),
         errors: errors.clone(),
         // The header has no field on the page: say it above the form.

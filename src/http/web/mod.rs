@@ -76,6 +76,7 @@ pub fn router() -> Router<AppState> {
             get(website_page::show).post(website_page::save),
         )
         .route("/settings/website/rotate", post(website_page::rotate))
+        .route("/settings/website/fields", post(website_page::save_fields))
         .route(
             "/settings/website/assistant",
             post(website_page::save_assistant),

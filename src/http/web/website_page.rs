@@ -30,6 +30,7 @@ pub struct WebsitePage {
     widget_html: String,
     chat_url: String,
     assistant_enabled: bool,
+    ask_country_size: bool,
     guided: bool,
     description: String,
     description_error: Option<String>,
@@ -49,7 +50,8 @@ fn page(state: &AppState, user: &WebUser, form: WebsiteForm, base: &str) -> Webs
         description_error: None,
         nav: Some(Nav::new(user, "website")),
         csrf_token: user.csrf_token().to_owned(),
-        embed_html: embed_html(&form_url),
+        embed_html: embed_html(&form_url, form.ask_country_size),
+        ask_country_size: form.ask_country_size,
         form_url,
         form_key: form.form_key,
         redirects: form.allowed_redirects.join("\n"),
@@ -137,4 +139,19 @@ pub async fn save_assistant(
         .get("description")
         .map(|why| format!("Description {why}."));
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FieldsForm {
+    ask_country_size: Option<String>,
+}
+
+pub async fn save_fields(
+    State(state): State<AppState>,
+    user: WebUser,
+    Form(form): Form<FieldsForm>,
+) -> PageResult {
+    let ask = form.ask_country_size.as_deref() == Some("true");
+    website::set_form_fields(&state.db, &user.actor, ask).await?;
+    Ok(Redirect::to("/settings/website?done=saved").into_response())
 }
