@@ -61,7 +61,7 @@ impl Api {
     }
 
     /// A JSON call that must succeed; its body (null when empty).
-    async fn call(
+    pub async fn call(
         &self,
         method: Method,
         path: &str,

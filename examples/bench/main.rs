@@ -17,6 +17,7 @@ mod load;
 mod postgres;
 mod reads;
 mod report;
+mod rules;
 mod server;
 mod signup;
 mod verify;
@@ -60,7 +61,7 @@ pub struct Config {
     /// Concurrent connections of the load generator.
     #[arg(long, env = "BENCH_CONNS", default_value_t = 64)]
     conns: usize,
-    /// Which phases to run, comma-separated: intake, ceiling, growth, reads (needs growth),
+    /// Which phases to run, comma-separated: intake, rules, ceiling, growth, reads (needs growth),
     /// postgres, signup; `all` runs every one. For working on one measurement, not for the table.
     #[arg(long, env = "BENCH_PHASES", default_value = "all")]
     phases: String,
@@ -137,6 +138,11 @@ async fn run(config: &Config, report: &mut Report) {
         intake = settle(report, name, result);
         let name = "Intake SQLite, rate limit on";
         let result = timed(&mut secs, name, intake::sqlite_rate_limited(config, report)).await;
+        settle(report, name, result);
+    }
+    if config.runs("rules") {
+        let name = "Intake SQLite with rules";
+        let result = timed(&mut secs, name, rules::intake(config, report)).await;
         settle(report, name, result);
     }
     if config.runs("ceiling") {

@@ -84,6 +84,7 @@ pub async fn run(config: &Config, report: &mut Report, grown: &Grown) -> Result<
             );
         }
     }
+    crate::rules::big_account(&api, &tokens[0], report).await?;
     server.stop()?;
     report.record("reads", Value::Array(raw));
     Ok(())
