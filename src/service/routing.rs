@@ -9,7 +9,7 @@ use crate::domain::permissions::{self, Action};
 use std::collections::HashMap;
 
 use super::rotations;
-use crate::domain::routing::engine::Engine;
+use crate::domain::routing::engine::{Engine, Named};
 use crate::domain::routing::{self, Candidate, Receipt, Strategy};
 use crate::domain::rules::{DEFAULT_ROTATION, Facts};
 use crate::domain::validate::FieldErrors;
@@ -40,6 +40,9 @@ pub struct RoutingView {
     pub next: Option<String>,
     /// The owners of the next routed leads under the current settings (a dry run).
     pub preview: Vec<String>,
+    /// The rotation "Next up" and the chart are about, and every rotation to switch to.
+    pub rotation: Named,
+    pub rotations: Vec<Named>,
 }
 
 impl RoutingView {
@@ -57,32 +60,81 @@ pub const PREVIEW_LEN: usize = 10;
 pub async fn view(db: &Db, actor: &Actor) -> Result<RoutingView> {
     permissions::check(actor.user.role, Action::ViewRouting)?;
     let mut conn = db.conn().await?;
-    build_view(&mut conn, actor.account_id()).await
+    build_view(&mut conn, actor.account_id(), None).await
 }
 
-async fn build_view(conn: &mut Conn, account_id: &str) -> Result<RoutingView> {
+/// The view with "Next up" and the chart for one rotation (`None`: the default one, as
+/// [`view`] shows it); `NotFound` for a rotation the account does not have.
+pub async fn view_of(db: &Db, actor: &Actor, rotation: Option<&str>) -> Result<RoutingView> {
+    permissions::check(actor.user.role, Action::ViewRouting)?;
+    let mut conn = db.conn().await?;
+    build_view(&mut conn, actor.account_id(), rotation).await
+}
+
+async fn build_view(
+    conn: &mut Conn,
+    account_id: &str,
+    rotation: Option<&str>,
+) -> Result<RoutingView> {
     let settings = store::get(conn, account_id).await?;
     let members = users::list(conn, account_id).await?;
-    let engine = store::candidates(conn, account_id).await?;
-    let now = now_ms();
-    let routed =
-        store::routed_counts(conn, account_id, now - 7 * DAY_MS, now - 30 * DAY_MS).await?;
-    let pool = routing::resolve_pool(&settings.rotation, &engine);
-    let ids = |indexes: Vec<usize>| -> Vec<String> {
-        indexes.into_iter().map(|i| engine[i].id.clone()).collect()
+    let engine = engine_from(conn, account_id, &settings, true).await?;
+    let chosen = match rotation.filter(|id| *id != DEFAULT_ROTATION) {
+        Some(id) => engine
+            .rotations
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or(Error::NotFound)?,
+        None => engine.default_rotation(),
     };
-    let next = routing::pick(settings.strategy, &pool, &engine).map(|i| engine[i].id.clone());
-    let preview = ids(routing::preview(
-        settings.strategy,
-        &settings.rotation,
-        &engine,
-        settings.next_seq,
-        PREVIEW_LEN,
-    ));
+    let now = now_ms();
+    let (a, b) = (now - 7 * DAY_MS, now - 30 * DAY_MS);
+    let routed = if chosen.is_default() {
+        store::routed_counts(conn, account_id, a, b).await?
+    } else {
+        store::routed_counts_in(conn, account_id, &chosen.id, a, b).await?
+    };
+    let candidates_seen = engine.candidates_for(chosen);
+    // The default rotation's pool as the contract has it (its `fallback` even when nobody
+    // is active); a named one's only when it can take a lead.
+    let pool = if chosen.is_default() {
+        Some(routing::resolve_pool(&chosen.members, &candidates_seen))
+    } else {
+        engine.pool(chosen, &candidates_seen)
+    };
+    let ids = |indexes: &[usize]| -> Vec<String> {
+        indexes
+            .iter()
+            .map(|&i| candidates_seen[i].id.clone())
+            .collect()
+    };
+    let next = pool
+        .as_ref()
+        .and_then(|p| routing::pick(chosen.strategy, p, &candidates_seen))
+        .map(|i| candidates_seen[i].id.clone());
+    let preview = if pool.is_some() {
+        ids(&routing::preview(
+            chosen.strategy,
+            &chosen.members,
+            &candidates_seen,
+            settings.next_seq,
+            PREVIEW_LEN,
+        ))
+    } else {
+        Vec::new()
+    };
+    let in_pool = |id: &str| {
+        pool.as_ref()
+            .is_some_and(|p| p.members.iter().any(|&i| candidates_seen[i].id == id))
+    };
     let candidates = members
         .into_iter()
         .filter_map(|user| {
-            let c: &Candidate = engine.iter().find(|c| c.id == user.id)?;
+            let c: &Candidate = engine.candidates.iter().find(|c| c.id == user.id)?;
+            // A named rotation's chart shows its own pool; the default's, everyone.
+            if !chosen.is_default() && !in_pool(&user.id) {
+                return None;
+            }
             let (routed_7d, routed_30d) = routed
                 .iter()
                 .find(|(id, _, _)| *id == user.id)
@@ -97,11 +149,23 @@ async fn build_view(conn: &mut Conn, account_id: &str) -> Result<RoutingView> {
         })
         .collect();
     Ok(RoutingView {
-        effective_pool: ids(pool.members.clone()),
-        fallback: pool.fallback,
+        effective_pool: pool.as_ref().map(|p| ids(&p.members)).unwrap_or_default(),
+        fallback: pool.as_ref().is_some_and(|p| p.fallback),
         next,
         preview,
         candidates,
+        rotation: Named {
+            id: chosen.id.clone(),
+            name: chosen.name.clone(),
+        },
+        rotations: engine
+            .rotations
+            .iter()
+            .map(|r| Named {
+                id: r.id.clone(),
+                name: r.name.clone(),
+            })
+            .collect(),
         settings,
     })
 }
@@ -178,7 +242,7 @@ pub async fn save(db: &Db, actor: &Actor, input: SaveInput) -> Result<RoutingVie
         now,
     )
     .await?;
-    let view = build_view(&mut tx, actor.account_id()).await?;
+    let view = build_view(&mut tx, actor.account_id(), None).await?;
     tx.commit().await?;
     Ok(view)
 }

@@ -206,3 +206,28 @@ pub async fn routed_counts(
     .fetch_all(conn)
     .await
 }
+
+/// [`routed_counts`] for the leads one named rotation routed (by the rotation the lead
+/// keeps from its decision).
+pub async fn routed_counts_in(
+    conn: &mut Conn,
+    account_id: &str,
+    rotation_id: &str,
+    a: i64,
+    b: i64,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT e.to_owner_id, SUM(CASE WHEN e.at >= $2 THEN 1 ELSE 0 END) AS recent, \
+         COUNT(*) AS total FROM lead_events e \
+         JOIN leads l ON l.account_id = e.account_id AND l.id = e.lead_id \
+         WHERE e.account_id = $1 AND e.kind = $4 AND e.at >= $3 \
+         AND e.to_owner_id IS NOT NULL AND l.routing_rotation_id = $5 GROUP BY e.to_owner_id",
+    )
+    .bind(account_id)
+    .bind(a)
+    .bind(b)
+    .bind(HistoryKind::Routed.as_str())
+    .bind(rotation_id)
+    .fetch_all(conn)
+    .await
+}

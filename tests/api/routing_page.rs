@@ -12,7 +12,87 @@ crate::backend_tests!(
     sales_can_open_but_not_save,
     an_owner_saves_and_greyed_out_choices_are_kept,
     a_routed_lead_shows_why_this_owner,
+    next_up_and_the_chart_switch_between_rotations,
 );
+
+async fn next_up_and_the_chart_switch_between_rotations(app: TestApp) {
+    let owner = app.signup("Acme", "o@acme.io").await;
+    let s1 = app.add_member(&owner, "sales", "s1@acme.io").await;
+    let s2 = app.add_member(&owner, "sales", "s2@acme.io").await;
+    let mut browser = signed_in(&app, "o@acme.io").await;
+    // With only the default rotation there is nothing to switch.
+    let page = browser.get("/settings/routing").await;
+    assert!(!page.text.contains("rotation-switch"));
+    let r = app
+        .post(
+            "/api/v1/rotations",
+            Some(&owner.token),
+            json!({"name": "Big deals", "members": [{"user_id": s2.id}]}),
+        )
+        .await;
+    r.expect(201);
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    app.routing_on(&owner, None, Some(&[&s1])).await.expect(200);
+    app.call(
+        "PUT".parse().unwrap(),
+        "/api/v1/routing/rules",
+        Some(&owner.token),
+        Some(
+            json!({"rules": [{"name": "Big", "rotation_id": id, "conditions": [
+            {"field": "company_size", "op": "gte", "value": 1000}]}]}),
+        ),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/leads",
+        Some(&owner.token),
+        json!({"name": "Huge Co", "company_size": 5000}),
+    )
+    .await
+    .expect(201);
+    let page = browser.get("/settings/routing").await;
+    assert!(page.text.contains("rotation-switch"), "{}", page.text);
+    assert!(page.text.contains("Next up in <bdi>Everyone</bdi>"));
+    assert!(
+        page.text
+            .contains("goes to</span> <strong><bdi>sales s1@acme.io</bdi>")
+    );
+    let page = browser
+        .get(&format!("/settings/routing?rotation={id}"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("Next up in <bdi>Big deals</bdi>"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("goes to</span> <strong><bdi>sales s2@acme.io</bdi>")
+    );
+    // Its chart has its own pool, with the lead it routed.
+    assert!(
+        page.text.contains(">sales s2@acme.io</text>"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains(">sales s1@acme.io</text>"));
+    // Nobody active in it: said so, and the rules pass leads on.
+    app.patch(
+        format!("/api/v1/team/{}", s2.id),
+        &owner.token,
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    let page = browser
+        .get(&format!("/settings/routing?rotation={id}"))
+        .await;
+    assert!(page.text.contains("Nobody in this rotation is active"));
+    let page = browser.get("/settings/routing?rotation=nope").await;
+    assert_eq!(page.status, 404);
+}
 
 async fn the_page_uses_the_help_articles_words(app: TestApp) {
     let owner = app.signup("Acme", "o@acme.io").await;

@@ -112,12 +112,17 @@ pub struct RoutingPage {
     chart: Chart,
     /// Routing rules saved: the card links to them.
     rule_count: usize,
+    /// (id, name) of every rotation, when there is more than the default: the switcher
+    /// of "Next up" and the chart; and the one shown.
+    rotations: Vec<(String, String)>,
+    rotation_id: String,
+    rotation_name: String,
     error: Option<String>,
     notice: Option<&'static str>,
 }
 
-async fn page(state: &AppState, user: &WebUser) -> Result<RoutingPage> {
-    let view = routing::view(&state.db, &user.actor).await?;
+async fn page(state: &AppState, user: &WebUser, rotation: Option<&str>) -> Result<RoutingPage> {
+    let view = routing::view_of(&state.db, &user.actor, rotation).await?;
     Ok(RoutingPage {
         nav: Some(Nav::new(user, "routing")),
         csrf_token: user.csrf_token().to_owned(),
@@ -135,6 +140,16 @@ async fn page(state: &AppState, user: &WebUser) -> Result<RoutingPage> {
             .collect(),
         chart: chart(&view),
         rule_count: view.settings.rules.len(),
+        rotations: if view.rotations.len() > 1 {
+            view.rotations
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        rotation_id: view.rotation.id.clone(),
+        rotation_name: view.rotation.name.clone(),
         candidates: view
             .candidates
             .iter()
@@ -155,6 +170,8 @@ async fn page(state: &AppState, user: &WebUser) -> Result<RoutingPage> {
 #[derive(Debug, Deserialize)]
 pub struct ShowQuery {
     saved: Option<String>,
+    /// Which rotation "Next up" and the chart show (the default one when absent).
+    rotation: Option<String>,
 }
 
 pub async fn show(
@@ -162,7 +179,7 @@ pub async fn show(
     user: WebUser,
     Query(q): Query<ShowQuery>,
 ) -> PageResult {
-    let mut page = page(&state, &user).await?;
+    let mut page = page(&state, &user, q.rotation.as_deref()).await?;
     page.notice = q
         .saved
         .map(|_| "Lead routing saved. The change is in the audit log.");
@@ -201,7 +218,7 @@ pub async fn save(
     let Err(err) = routing::save(&state.db, &user.actor, save_input(&fields)).await else {
         return Ok(Redirect::to("/settings/routing?saved=1").into_response());
     };
-    let mut page = page(&state, &user).await?;
+    let mut page = page(&state, &user, None).await?;
     let status = err.status();
     page.error = Some(match err {
         Error::Forbidden(_) => {
