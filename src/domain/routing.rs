@@ -127,6 +127,13 @@ pub struct Receipt {
     pub rule: Option<engine::Named>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules_passed: Vec<engine::PassedRule>,
+    /// Rules passed over beyond the ones described.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rules_passed_more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +248,7 @@ pub fn decide(
         rotation: None,
         rule: None,
         rules_passed: Vec::new(),
+        rules_passed_more: 0,
     })
 }
 

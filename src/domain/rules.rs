@@ -123,16 +123,32 @@ impl Facts {
         }
     }
 
-    fn text(&self, field: RuleField) -> Option<String> {
+    /// The field's text as facts keep it (lower case; the country upper case).
+    fn text(&self, field: RuleField) -> Option<&str> {
         match field {
-            RuleField::Source => self.source.map(|s| s.as_str().to_owned()),
-            RuleField::Country => self.country.as_ref().map(|c| c.to_lowercase()),
-            RuleField::CompanySize => self.company_size.map(|n| n.to_string()),
-            RuleField::EmailDomain => self.email_domain.clone(),
-            RuleField::Company => self.company.clone(),
-            RuleField::Name => self.name.clone(),
+            RuleField::Source => self.source.map(LeadSource::as_str),
+            RuleField::Country => self.country.as_deref(),
+            RuleField::CompanySize => None,
+            RuleField::EmailDomain => self.email_domain.as_deref(),
+            RuleField::Company => self.company.as_deref(),
+            RuleField::Name => self.name.as_deref(),
         }
     }
+}
+
+/// Equal after trimming, ignoring case; allocates nothing.
+fn same_text(value: &str, fact: &str) -> bool {
+    let lower = |s: &str| {
+        s.trim()
+            .chars()
+            .flat_map(char::to_lowercase)
+            .collect::<Vec<_>>()
+    };
+    let (value, fact) = (value.trim(), fact.trim());
+    if value.is_ascii() && fact.is_ascii() {
+        return value.eq_ignore_ascii_case(fact);
+    }
+    lower(value) == lower(fact)
 }
 
 /// Trimmed and lower case: how text is compared.
@@ -167,29 +183,28 @@ impl Condition {
             };
         }
         let fact = facts.text(self.field);
-        let value = || match &self.value {
+        let same = |v: &Value, f: &str| match v {
+            Value::Text(t) => same_text(t, f),
+            Value::Number(n) => f.parse::<i64>().is_ok_and(|x| x == *n),
+            _ => false,
+        };
+        // Facts are lower case already (the country upper case): only the needle folds.
+        let needle = || match &self.value {
             Value::Text(t) => Some(fold(t)),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
-        let in_list = |f: &str| {
-            self.value.items().any(|v| match v {
-                Value::Text(t) => fold(t) == f,
-                Value::Number(n) => n.to_string() == f,
-                _ => false,
-            })
-        };
-        match (self.op, fact.as_deref()) {
+        match (self.op, fact) {
             (IsEmpty, f) => f.is_none(),
             (IsNotEmpty, f) => f.is_some(),
             (IsNot | NotIn, None) => true,
             (_, None) => false,
-            (Is, Some(f)) => value().is_some_and(|v| v == f),
-            (IsNot, Some(f)) => value().is_none_or(|v| v != f),
-            (In, Some(f)) => in_list(f),
-            (NotIn, Some(f)) => !in_list(f),
-            (Contains, Some(f)) => value().is_some_and(|v| f.contains(&v)),
-            (EndsWith, Some(f)) => value().is_some_and(|v| f.ends_with(&v)),
+            (Is, Some(f)) => same(&self.value, f),
+            (IsNot, Some(f)) => !same(&self.value, f),
+            (In, Some(f)) => self.value.items().any(|v| same(v, f)),
+            (NotIn, Some(f)) => !self.value.items().any(|v| same(v, f)),
+            (Contains, Some(f)) => needle().is_some_and(|v| f.contains(&v)),
+            (EndsWith, Some(f)) => needle().is_some_and(|v| f.ends_with(&v)),
             (Gte | Lte, Some(_)) => false,
         }
     }
@@ -260,28 +275,44 @@ pub enum Passed {
     NobodyAvailable,
 }
 
-/// The rules in order, each with whether it decides: `Ok(index)` of the first enabled
-/// matching rule, with the rules passed over before it; `Err` (no rule matched) with all.
+/// [`Passed`] as the evaluation finds it: the failing condition by index, so a decision
+/// that passes over many rules builds no text; [`Skipped::explain`] writes it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    Disabled,
+    NoMatch(usize),
+    NobodyAvailable,
+}
+
+impl Skipped {
+    pub fn explain(self, rule: &Rule) -> Passed {
+        match self {
+            Skipped::Disabled => Passed::Disabled,
+            Skipped::NoMatch(i) => Passed::NoMatch {
+                condition: rule.conditions[i].describe(),
+            },
+            Skipped::NobodyAvailable => Passed::NobodyAvailable,
+        }
+    }
+}
+
+/// The rules in order, each with whether it decides: `Some(index)` of the first enabled
+/// matching rule, with the rules passed over before it; `None` (no rule matched) with all.
 /// `available(rotation_id)` says whether a rotation can take a lead right now; a rule
 /// whose rotation cannot is passed over (falls through).
 pub fn first_match(
     rules: &[Rule],
     facts: &Facts,
     mut available: impl FnMut(&str) -> bool,
-) -> (Option<usize>, Vec<(usize, Passed)>) {
+) -> (Option<usize>, Vec<(usize, Skipped)>) {
     let mut passed = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         if !rule.enabled {
-            passed.push((i, Passed::Disabled));
-        } else if let Some(c) = rule.conditions.iter().find(|c| !c.holds(facts)) {
-            passed.push((
-                i,
-                Passed::NoMatch {
-                    condition: c.describe(),
-                },
-            ));
+            passed.push((i, Skipped::Disabled));
+        } else if let Some(c) = rule.conditions.iter().position(|c| !c.holds(facts)) {
+            passed.push((i, Skipped::NoMatch(c)));
         } else if !available(&rule.rotation_id) {
-            passed.push((i, Passed::NobodyAvailable));
+            passed.push((i, Skipped::NobodyAvailable));
         } else {
             return (Some(i), passed);
         }

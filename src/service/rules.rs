@@ -161,6 +161,8 @@ pub struct Simulation {
     /// Members left out of the rotation's pool, and why.
     pub skipped: Vec<(String, &'static str)>,
     pub rules_passed: Vec<PassedRule>,
+    /// Rules passed over beyond those in `rules_passed`.
+    pub rules_passed_more: usize,
     pub reason: String,
 }
 
@@ -171,7 +173,7 @@ pub async fn simulate(db: &Db, actor: &Actor, lead: LeadFacts) -> Result<Simulat
     let mut conn = db.conn().await?;
     let settings = store::get(&mut conn, actor.account_id()).await?;
     let engine = engine(&mut conn, actor.account_id(), true).await?;
-    let (rule, rotation, passed) = engine.route_of(&facts);
+    let (rule, rotation, passed, more) = engine.route_of(&facts);
     let rule = rule.map(|r| Named {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -208,6 +210,7 @@ pub async fn simulate(db: &Db, actor: &Actor, lead: LeadFacts) -> Result<Simulat
         owner,
         skipped,
         rules_passed: passed,
+        rules_passed_more: more,
         reason,
     })
 }
@@ -284,17 +287,9 @@ pub async fn backtest(
                 None => *unassigned += 1,
             }
         }
-        let (rule, _, _) = draft.route_of(facts);
-        let slot = match rule {
-            Some(rule) => out
-                .by_rule
-                .iter()
-                .position(|(id, _, _)| id.as_ref() == Some(&rule.id)),
-            None => Some(out.by_rule.len() - 1),
-        };
-        if let Some(i) = slot {
-            out.by_rule[i].2 += 1;
-        }
+        // by_rule holds the draft's rules in order, then the default rotation's line.
+        let slot = draft.rule_index(facts).unwrap_or(out.by_rule.len() - 1);
+        out.by_rule[slot].2 += 1;
     }
     Ok(out)
 }

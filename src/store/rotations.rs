@@ -214,21 +214,22 @@ pub async fn save_default(
     Ok(())
 }
 
-/// The last routed seq per (named rotation, member).
+/// The last routed seq per named rotation and member.
 pub async fn turns(
     conn: &mut Conn,
     account_id: &str,
-) -> sqlx::Result<HashMap<(String, String), i64>> {
+) -> sqlx::Result<HashMap<String, HashMap<String, i64>>> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT rotation_id, user_id, last_routed_seq FROM rotation_turns WHERE account_id = $1",
     )
     .bind(account_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(rotation, user, seq)| ((rotation, user), seq))
-        .collect())
+    let mut turns: HashMap<String, HashMap<String, i64>> = HashMap::new();
+    for (rotation, user, seq) in rows {
+        turns.entry(rotation).or_default().insert(user, seq);
+    }
+    Ok(turns)
 }
 
 /// Records each (account, rotation, member) -> the seq of the last lead it routed to them,

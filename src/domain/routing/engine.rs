@@ -53,8 +53,12 @@ pub struct Engine {
     pub rules: Vec<Rule>,
     pub rotations: Vec<Rotation>,
     pub candidates: Vec<Candidate>,
-    pub turns: HashMap<(String, String), i64>,
+    /// Named rotation id -> member id -> the seq of the last lead it routed to them.
+    pub turns: HashMap<String, HashMap<String, i64>>,
 }
+
+/// How many of the rules passed over a receipt describes; the rest it only counts.
+pub const PASSED_SHOWN: usize = 5;
 
 impl Engine {
     /// The default rotation; the engine is always built with it first.
@@ -72,12 +76,10 @@ impl Engine {
         if rotation.is_default() {
             return Cow::Borrowed(&self.candidates);
         }
+        let turns = self.turns.get(&rotation.id);
         let mut view = self.candidates.clone();
         for c in &mut view {
-            c.last_routed_seq = self
-                .turns
-                .get(&(rotation.id.clone(), c.id.clone()))
-                .copied();
+            c.last_routed_seq = turns.and_then(|t| t.get(&c.id)).copied();
         }
         Cow::Owned(view)
     }
@@ -89,31 +91,53 @@ impl Engine {
         usable.then_some(pool)
     }
 
-    /// Which rule and rotation a lead with `facts` goes to, with the rules passed over.
-    pub fn route_of(&self, facts: &Facts) -> (Option<&Rule>, &Rotation, Vec<PassedRule>) {
+    /// Whether `rotation` can take a lead now: someone active among its picks (or in the
+    /// team, with none), or, for the default rotation, anyone active. No copies: this runs
+    /// for every rule a lead matches.
+    fn available(&self, rotation: &Rotation) -> bool {
+        let picked = |c: &Candidate| rotation.members.iter().any(|m| *m == c.id);
+        let any_pick = self.candidates.iter().any(picked);
+        self.candidates
+            .iter()
+            .any(|c| c.active && (!any_pick || rotation.is_default() || picked(c)))
+    }
+
+    /// The index of the rule that decides a lead with `facts`, if any (no explanations: the
+    /// backtest asks this for every lead of a month).
+    pub fn rule_index(&self, facts: &Facts) -> Option<usize> {
+        rules::first_match(&self.rules, facts, |id| {
+            self.rotation(id).is_some_and(|r| self.available(r))
+        })
+        .0
+    }
+
+    /// Which rule and rotation a lead with `facts` goes to, with the first
+    /// [`PASSED_SHOWN`] rules passed over explained and how many more there were.
+    pub fn route_of(&self, facts: &Facts) -> (Option<&Rule>, &Rotation, Vec<PassedRule>, usize) {
         let (won, passed) = rules::first_match(&self.rules, facts, |id| {
-            self.rotation(id)
-                .is_some_and(|r| self.pool(r, &self.candidates_for(r)).is_some())
+            self.rotation(id).is_some_and(|r| self.available(r))
         });
+        let more = passed.len().saturating_sub(PASSED_SHOWN);
         let passed = passed
             .into_iter()
+            .take(PASSED_SHOWN)
             .map(|(i, why)| PassedRule {
                 id: self.rules[i].id.clone(),
                 name: self.rules[i].name.clone(),
-                why,
+                why: why.explain(&self.rules[i]),
             })
             .collect();
         let rule = won.map(|i| &self.rules[i]);
         let rotation = rule
             .and_then(|r| self.rotation(&r.rotation_id))
             .unwrap_or_else(|| self.default_rotation());
-        (rule, rotation, passed)
+        (rule, rotation, passed, more)
     }
 
     /// Decides the owner of the lead that gets `seq`; `None` when nobody can take it.
     /// Changes nothing: [`Engine::apply`] records the decision.
     pub fn decide(&self, facts: &Facts, seq: i64) -> Option<Receipt> {
-        let (rule, rotation, passed) = self.route_of(facts);
+        let (rule, rotation, passed, more) = self.route_of(facts);
         let candidates = self.candidates_for(rotation);
         let mut receipt = decide(rotation.strategy, &rotation.members, &candidates, seq)?;
         if !self.rules.is_empty() {
@@ -136,6 +160,7 @@ impl Engine {
                 name: r.name.clone(),
             });
             receipt.rules_passed = passed;
+            receipt.rules_passed_more = more;
         }
         Some(receipt)
     }
@@ -150,7 +175,9 @@ impl Engine {
         match &receipt.rotation {
             Some(r) if r.id != DEFAULT_ROTATION => {
                 self.turns
-                    .insert((r.id.clone(), owner.clone()), receipt.seq);
+                    .entry(r.id.clone())
+                    .or_default()
+                    .insert(owner.clone(), receipt.seq);
             }
             _ => c.last_routed_seq = Some(receipt.seq),
         }

@@ -122,15 +122,16 @@ fn the_first_enabled_matching_rule_with_someone_available_wins() {
     assert_eq!(
         passed,
         vec![
-            (0, Passed::Disabled),
-            (
-                1,
-                Passed::NoMatch {
-                    condition: "company size is at least 1000".into()
-                }
-            ),
-            (2, Passed::NobodyAvailable),
+            (0, Skipped::Disabled),
+            (1, Skipped::NoMatch(1)),
+            (2, Skipped::NobodyAvailable),
         ]
+    );
+    assert_eq!(
+        passed[1].1.explain(&rules[1]),
+        Passed::NoMatch {
+            condition: "company size is at least 1000".into()
+        }
     );
     assert_eq!(
         rules[1].describe(),
@@ -360,9 +361,9 @@ proptest! {
         for (i, why) in passed {
             let r = &rules[i];
             match why {
-                Passed::Disabled => prop_assert!(!r.enabled),
-                Passed::NoMatch { .. } => prop_assert!(r.enabled && !r.matches(&facts)),
-                Passed::NobodyAvailable => prop_assert!(r.enabled && r.matches(&facts) && r.rotation_id == busy),
+                Skipped::Disabled => prop_assert!(!r.enabled),
+                Skipped::NoMatch(c) => prop_assert!(r.enabled && !r.conditions[c].holds(&facts) && r.conditions[..c].iter().all(|c| c.holds(&facts))),
+                Skipped::NobodyAvailable => prop_assert!(r.enabled && r.matches(&facts) && r.rotation_id == busy),
             }
         }
     }

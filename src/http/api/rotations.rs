@@ -413,8 +413,11 @@ pub struct SimulateResponse {
     #[schema(required = true)]
     owner: Option<UserJson>,
     skipped: Vec<SkippedJson>,
-    /// The rules tried before the one that decided, and why each was passed over.
+    /// The rules tried before the one that decided, and why each was passed over (the
+    /// first five).
     rules_passed: Vec<PassedRuleJson>,
+    /// How many more rules were passed over.
+    rules_passed_more: usize,
     reason: String,
 }
 
@@ -467,6 +470,7 @@ async fn simulate(
                 }
             })
             .collect(),
+        rules_passed_more: s.rules_passed_more,
         reason: s.reason,
     }))
 }
