@@ -95,7 +95,7 @@ impl Engine {
     /// team, with none), or, for the default rotation, anyone active. No copies: this runs
     /// for every rule a lead matches.
     fn available(&self, rotation: &Rotation) -> bool {
-        let picked = |c: &Candidate| rotation.members.iter().any(|m| *m == c.id);
+        let picked = |c: &Candidate| rotation.members.contains(&c.id);
         let any_pick = self.candidates.iter().any(picked);
         self.candidates
             .iter()
