@@ -51,6 +51,31 @@ async fn next_up_and_the_chart_switch_between_rotations(app: TestApp) {
     )
     .await
     .expect(201);
+    // A lead no rule took: its receipt names the rotation and the rule it did not match.
+    let small = app
+        .post(
+            "/api/v1/leads",
+            Some(&owner.token),
+            json!({"name": "Small Co", "company_size": 3}),
+        )
+        .await;
+    small.expect(201);
+    let page = browser
+        .get(&format!("/leads/{}", small.json["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        page.text
+            .contains("<dt>Rotation</dt><dd><bdi>Everyone</bdi></dd>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("<dt>Rule</dt><dd>None matched</dd>"));
+    assert!(
+        page.text
+            .contains("&#39;Big&#39;: not company size is at least 1000"),
+        "{}",
+        page.text
+    );
     let page = browser.get("/settings/routing").await;
     assert!(page.text.contains("rotation-switch"), "{}", page.text);
     assert!(page.text.contains("Next up in <bdi>Everyone</bdi>"));

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::domain::country;
 use crate::domain::permissions::{self, Action};
 use crate::domain::routing::{Receipt, Skip};
+use crate::domain::rules::Passed;
 use crate::domain::validate::FieldErrors;
 use crate::error::Result;
 use crate::http::auth::WebUser;
@@ -72,6 +73,11 @@ pub struct ReceiptView {
     fallback: bool,
     pool: Vec<PoolRow>,
     skipped: Vec<String>,
+    /// With routing rules: the rule and rotation, and the rules passed over and why.
+    rule: Option<String>,
+    rotation: Option<String>,
+    rules_passed: Vec<String>,
+    rules_passed_more: usize,
 }
 
 fn receipt_view(json: &str) -> Option<ReceiptView> {
@@ -103,6 +109,20 @@ fn receipt_view(json: &str) -> Option<ReceiptView> {
                 format!("{} ({why})", s.name)
             })
             .collect(),
+        rule: r.rule.as_ref().map(|n| n.name.clone()),
+        rotation: r.rotation.as_ref().map(|n| n.name.clone()),
+        rules_passed: r
+            .rules_passed
+            .iter()
+            .map(|p| match &p.why {
+                Passed::Disabled => format!("'{}' is off", p.name),
+                Passed::NoMatch { condition } => format!("'{}': not {condition}", p.name),
+                Passed::NobodyAvailable => {
+                    format!("'{}': nobody in its rotation was active", p.name)
+                }
+            })
+            .collect(),
+        rules_passed_more: r.rules_passed_more,
         reason: r.reason,
     })
 }
