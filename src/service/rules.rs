@@ -33,7 +33,7 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<RulesView> {
     let mut conn = db.conn().await?;
     let s = store::get(&mut conn, actor.account_id()).await?;
     Ok(RulesView {
-        rules: s.rules,
+        rules: s.rules.to_vec(),
         version: s.rules_version,
     })
 }
@@ -258,7 +258,7 @@ pub async fn backtest(
     }
     current.turns.clear();
     let mut draft = Engine {
-        rules: draft_rules,
+        rules: draft_rules.into(),
         ..current.clone()
     };
     let since = now_ms() - days * 24 * 3600 * 1000;

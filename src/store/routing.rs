@@ -6,6 +6,7 @@ use crate::domain::HistoryKind;
 use super::leads::Person;
 use super::{Conn, Flag};
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use crate::domain::routing::settings::{IfNoneAvailable, SlaAction};
 use crate::domain::routing::{Candidate, Strategy};
@@ -21,8 +22,9 @@ pub struct Settings {
     pub next_seq: i64,
     pub updated_at: Option<i64>,
     pub updated_by: Option<Person>,
-    /// The routing rules in order, and the list's version (bumped by each save).
-    pub rules: Vec<Rule>,
+    /// The routing rules in order (shared: parsed once per version, see [`parsed_rules`]),
+    /// and the list's version (bumped by each save).
+    pub rules: Arc<Vec<Rule>>,
     pub rules_version: i64,
     /// The default rotation's weights other than 100, and its other settings.
     pub weights: HashMap<String, i64>,
@@ -35,6 +37,7 @@ pub struct Settings {
 /// The settings as stored: the strategy is its name, the rotation JSON, the editor two columns.
 #[derive(sqlx::FromRow)]
 struct SettingsRow {
+    account_id: String,
     #[sqlx(try_from = "Flag")]
     enabled: bool,
     strategy: String,
@@ -54,6 +57,29 @@ struct SettingsRow {
     max_hops: i64,
 }
 
+/// An account's rule list, parsed once per version: every routed batch reads the settings
+/// row, and parsing 50 rules each time cost the intake rate. The version comes from the
+/// row read in the caller's transaction, so every process sees a save at once.
+fn parsed_rules(account_id: &str, version: i64, text: &str) -> sqlx::Result<Arc<Vec<Rule>>> {
+    static PARSED: LazyLock<Mutex<HashMap<String, (i64, Arc<Vec<Rule>>)>>> =
+        LazyLock::new(Mutex::default);
+    if text == "[]" {
+        return Ok(Arc::default());
+    }
+    let cached = PARSED
+        .lock()
+        .ok()
+        .and_then(|m| m.get(account_id).filter(|(v, _)| *v == version).cloned());
+    if let Some((_, rules)) = cached {
+        return Ok(rules);
+    }
+    let rules: Arc<Vec<Rule>> = Arc::new(json(text)?);
+    if let Ok(mut m) = PARSED.lock() {
+        m.insert(account_id.to_owned(), (version, Arc::clone(&rules)));
+    }
+    Ok(rules)
+}
+
 fn json<T: serde::de::DeserializeOwned>(text: &str) -> sqlx::Result<T> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(e.into()))
 }
@@ -70,7 +96,7 @@ impl TryFrom<SettingsRow> for Settings {
             next_seq: r.next_seq,
             updated_at: r.updated_at,
             updated_by: r.updated_by.zip(r.updated_by_name),
-            rules: json(&r.rules)?,
+            rules: parsed_rules(&r.account_id, r.rules_version, &r.rules)?,
             rules_version: r.rules_version,
             weights: json(&r.weights)?,
             if_none_available: r.if_none_available,
@@ -114,7 +140,7 @@ pub async fn create_default(conn: &mut Conn, account_id: &str) -> sqlx::Result<(
 
 pub async fn get(conn: &mut Conn, account_id: &str) -> sqlx::Result<Settings> {
     let r: SettingsRow = sqlx::query_as(
-        "SELECT s.enabled, s.strategy, s.rotation, s.next_seq, s.updated_at, s.updated_by, \
+        "SELECT s.account_id, s.enabled, s.strategy, s.rotation, s.next_seq, s.updated_at, s.updated_by, \
          u.name AS updated_by_name, s.rules, s.rules_version, s.weights, s.if_none_available, \
          s.first_touch_minutes, s.sla_action, s.max_hops FROM routing_settings s \
          LEFT JOIN users u ON u.id = s.updated_by AND u.account_id = s.account_id \

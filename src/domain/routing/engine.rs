@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +51,8 @@ pub struct PassedRule {
 /// seq in the default rotation, and the last routed seq per (named rotation, member).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Engine {
-    pub rules: Vec<Rule>,
+    /// Shared with the settings they were read with (no copy per batch).
+    pub rules: Arc<Vec<Rule>>,
     pub rotations: Vec<Rotation>,
     pub candidates: Vec<Candidate>,
     /// Named rotation id -> member id -> the seq of the last lead it routed to them.
@@ -58,7 +60,7 @@ pub struct Engine {
 }
 
 /// How many of the rules passed over a receipt describes; the rest it only counts.
-pub const PASSED_SHOWN: usize = 5;
+pub const PASSED_SHOWN: usize = 3;
 
 impl Engine {
     /// The default rotation; the engine is always built with it first.

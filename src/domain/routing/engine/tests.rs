@@ -48,7 +48,7 @@ fn from(country: &str) -> Facts {
 
 fn engine(rules: Vec<Rule>, rotations: Vec<Rotation>, team: Vec<Candidate>) -> Engine {
     Engine {
-        rules,
+        rules: rules.into(),
         rotations,
         candidates: team,
         turns: HashMap::new(),
