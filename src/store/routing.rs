@@ -61,8 +61,9 @@ struct SettingsRow {
 /// row, and parsing 50 rules each time cost the intake rate. The version comes from the
 /// row read in the caller's transaction, so every process sees a save at once.
 fn parsed_rules(account_id: &str, version: i64, text: &str) -> sqlx::Result<Arc<Vec<Rule>>> {
-    static PARSED: LazyLock<Mutex<HashMap<String, (i64, Arc<Vec<Rule>>)>>> =
-        LazyLock::new(Mutex::default);
+    /// Account id -> (version, its rules).
+    type Parsed = HashMap<String, (i64, Arc<Vec<Rule>>)>;
+    static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(Mutex::default);
     if text == "[]" {
         return Ok(Arc::default());
     }
