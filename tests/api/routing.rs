@@ -25,15 +25,15 @@ crate::backend_tests!(
 
 /// The shared team (its Sales rep is `s1` here) and a second Sales rep, s2@acme.io, who
 /// joined after it: candidates in team order are the Owner, the Manager, s1, s2.
-struct Team {
-    owner: Member,
-    manager: Member,
-    s1: Member,
-    s2: Member,
-    accounting: Member,
+pub(crate) struct Team {
+    pub(crate) owner: Member,
+    pub(crate) manager: Member,
+    pub(crate) s1: Member,
+    pub(crate) s2: Member,
+    pub(crate) accounting: Member,
 }
 
-async fn team(app: &TestApp) -> Team {
+pub(crate) async fn team(app: &TestApp) -> Team {
     let fixtures::Team {
         owner,
         manager,

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures;
 use crate::helpers::{Member, Resp, TestApp, spawn_server};
+use crate::routing::team;
 
 crate::backend_tests!(
     the_default_rotation_is_everyone_and_the_routing_settings,
@@ -19,31 +19,6 @@ crate::backend_tests!(
     the_backtest_replays_the_period_through_both_lists,
     leads_at_once_with_rules_get_consecutive_seqs_and_each_rotation_its_turns,
 );
-
-struct Team {
-    owner: Member,
-    manager: Member,
-    s1: Member,
-    s2: Member,
-    accounting: Member,
-}
-
-async fn team(app: &TestApp) -> Team {
-    let fixtures::Team {
-        owner,
-        manager,
-        sales: s1,
-        accounting,
-    } = fixtures::team(app).await;
-    let s2 = app.add_member(&owner, "sales", "s2@acme.io").await;
-    Team {
-        owner,
-        manager,
-        s1,
-        s2,
-        accounting,
-    }
-}
 
 async fn call(app: &TestApp, method: &str, path: &str, who: &Member, body: Option<Value>) -> Resp {
     app.call(method.parse().unwrap(), path, Some(&who.token), body)
