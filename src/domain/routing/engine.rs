@@ -72,17 +72,27 @@ impl Engine {
         self.rotations.iter().find(|r| r.id == id)
     }
 
-    /// The candidates as `rotation` sees them: its own round-robin order (the default
-    /// rotation's is the candidates' own, borrowed: no copy on the common path).
+    /// The candidates as `rotation` sees them: its own round-robin order, and for a named
+    /// rotation with picks only those picks (the rest of the team is not part of its story,
+    /// and leaving them out keeps its receipts small). The default rotation's are the
+    /// candidates' own, borrowed: no copy on the common path.
     pub fn candidates_for(&self, rotation: &Rotation) -> Cow<'_, [Candidate]> {
         if rotation.is_default() {
             return Cow::Borrowed(&self.candidates);
         }
+        let picked = |c: &&Candidate| rotation.members.contains(&c.id);
+        // Picks that are all no longer candidates count as no picks (see `resolve_pool`).
+        let any_pick = self.candidates.iter().any(|c| picked(&c));
         let turns = self.turns.get(&rotation.id);
-        let mut view = self.candidates.clone();
-        for c in &mut view {
-            c.last_routed_seq = turns.and_then(|t| t.get(&c.id)).copied();
-        }
+        let view = self
+            .candidates
+            .iter()
+            .filter(|c| !any_pick || picked(c))
+            .map(|c| Candidate {
+                last_routed_seq: turns.and_then(|t| t.get(&c.id)).copied(),
+                ..c.clone()
+            })
+            .collect();
         Cow::Owned(view)
     }
 

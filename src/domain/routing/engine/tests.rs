@@ -2,7 +2,7 @@ use proptest::prelude::{Strategy as _, any, prop, prop_assert, prop_assert_eq, p
 
 use super::*;
 use crate::domain::lead::LeadSource;
-use crate::domain::routing::preview;
+use crate::domain::routing::{Skip, preview};
 use crate::domain::rules::{Condition, RuleField, RuleOp, Value};
 
 fn member(i: usize, active: bool) -> Candidate {
@@ -139,6 +139,24 @@ fn a_rotation_with_nobody_active_falls_through_and_the_default_keeps_its_fallbac
     assert!(e.decide(&from("DE"), 1).is_none());
 }
 
+/// A named rotation's receipt is about its own picks: an inactive pick is skipped with
+/// its reason, the rest of the team is not listed at all.
+#[test]
+fn a_named_rotations_receipt_lists_only_its_own_picks() {
+    let team = vec![member(0, true), member(1, false), member(2, true), member(3, true)];
+    let e = engine(
+        vec![country_rule("eu", &["DE"], "eu")],
+        vec![rotation(DEFAULT_ROTATION, Strategy::RoundRobin, &[]), rotation("eu", Strategy::RoundRobin, &[1, 2])],
+        team,
+    );
+    let r = e.decide(&from("DE"), 1).unwrap();
+    assert_eq!(r.owner.id, "u2");
+    let pool: Vec<_> = r.pool.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(pool, ["u2"]);
+    let skipped: Vec<_> = r.skipped.iter().map(|s| (s.id.as_str(), s.why)).collect();
+    assert_eq!(skipped, [("u1", Skip::Inactive)]);
+}
+
 #[test]
 fn without_rules_the_receipt_is_exactly_the_articles() {
     let team: Vec<_> = (0..3).map(|i| member(i, true)).collect();
@@ -245,8 +263,9 @@ proptest! {
             };
             let rotation_id = r.rotation.as_ref().map(|n| n.id.clone()).unwrap();
             let rotation = e.rotations.iter().find(|x| x.id == rotation_id).unwrap();
-            let pool = e.pool(rotation, &e.candidates_for(rotation)).unwrap();
-            prop_assert!(pool.members.iter().any(|&i| e.candidates[i].id == r.owner.id));
+            let seen = e.candidates_for(rotation);
+            let pool = e.pool(rotation, &seen).unwrap();
+            prop_assert!(pool.members.iter().any(|&i| seen[i].id == r.owner.id));
             let expected = e.rules.iter().find(|rule| {
                 rule.matches(facts)
                     && e.rotations.iter().any(|x| x.id == rule.rotation_id && e.pool(x, &e.candidates_for(x)).is_some())
