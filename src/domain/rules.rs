@@ -484,5 +484,7 @@ fn single(field: RuleField, raw: &serde_json::Value) -> Result<Value, String> {
     }
 }
 
+pub mod changes;
+
 #[cfg(test)]
 mod tests;

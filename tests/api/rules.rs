@@ -18,6 +18,7 @@ crate::backend_tests!(
     the_simulator_says_who_would_get_a_lead_and_writes_nothing,
     the_backtest_replays_the_period_through_both_lists,
     leads_at_once_with_rules_get_consecutive_seqs_and_each_rotation_its_turns,
+    the_audit_log_page_says_what_a_rule_save_changed,
 );
 
 async fn call(app: &TestApp, method: &str, path: &str, who: &Member, body: Option<Value>) -> Resp {
@@ -790,4 +791,34 @@ async fn leads_at_once_with_rules_get_consecutive_seqs_and_each_rotation_its_tur
         }
     }
     app.check().await;
+}
+
+/// The Audit log page reads a rule list's save as sentences, with rotation names.
+async fn the_audit_log_page_says_what_a_rule_save_changed(app: TestApp) {
+    let t = team(&app).await;
+    let eu = rotation(&app, &t.manager, json!({"name": "Enterprise EU"})).await;
+    let first = put_rules(
+        &app,
+        &t.manager,
+        json!([{"name": "DACH", "enabled": true, "rotation_id": eu,
+                "conditions": [{"field": "country", "op": "in", "value": ["DE", "AT"]}]}]),
+    )
+    .await;
+    first.expect(200);
+    let mut rules = first.json["rules"].clone();
+    rules[0]["enabled"] = json!(false);
+    put_rules(&app, &t.manager, rules).await.expect(200);
+    let mut page = crate::pages::signed_in(&app, "owner@acme.io").await;
+    let html = page.get("/audit?action=routing.rules_updated").await;
+    html.expect(200);
+    for line in [
+        "Added rule &#39;DACH&#39; at position 1: country is one of DE, AT -&#62; &#39;Enterprise EU&#39;.",
+        "Turned rule &#39;DACH&#39; off.",
+    ] {
+        assert!(
+            html.text.contains(line),
+            "{line} missing from {}",
+            html.text
+        );
+    }
 }

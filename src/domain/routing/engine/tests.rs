@@ -143,10 +143,18 @@ fn a_rotation_with_nobody_active_falls_through_and_the_default_keeps_its_fallbac
 /// its reason, the rest of the team is not listed at all.
 #[test]
 fn a_named_rotations_receipt_lists_only_its_own_picks() {
-    let team = vec![member(0, true), member(1, false), member(2, true), member(3, true)];
+    let team = vec![
+        member(0, true),
+        member(1, false),
+        member(2, true),
+        member(3, true),
+    ];
     let e = engine(
         vec![country_rule("eu", &["DE"], "eu")],
-        vec![rotation(DEFAULT_ROTATION, Strategy::RoundRobin, &[]), rotation("eu", Strategy::RoundRobin, &[1, 2])],
+        vec![
+            rotation(DEFAULT_ROTATION, Strategy::RoundRobin, &[]),
+            rotation("eu", Strategy::RoundRobin, &[1, 2]),
+        ],
         team,
     );
     let r = e.decide(&from("DE"), 1).unwrap();
