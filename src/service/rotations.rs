@@ -125,7 +125,7 @@ pub async fn create(db: &Db, actor: &Actor, input: RotationInput) -> Result<Rota
     );
     Error::check_fields(errors)?;
     let id = secrets::new_id();
-    store::insert(&mut tx, actor.account_id(), &id, &settings, now).await?;
+    store::save(&mut tx, actor.account_id(), &id, &settings, now).await?;
     record(
         &mut tx,
         actor,
@@ -177,7 +177,7 @@ pub async fn update(
     if is_default {
         store::save_default(&mut tx, actor.account_id(), &after, &actor.user.id, now).await?;
     } else {
-        store::update(&mut tx, actor.account_id(), id, &after, now).await?;
+        store::save(&mut tx, actor.account_id(), id, &after, now).await?;
     }
     record(
         &mut tx,

@@ -91,7 +91,9 @@ fn members_json(members: &[Member]) -> String {
     serde_json::to_string(members).unwrap_or_else(|_| "[]".into())
 }
 
-pub async fn insert(
+/// Writes a named rotation's settings: a new one (created now) or an existing one (its
+/// creation time kept).
+pub async fn save(
     conn: &mut Conn,
     account_id: &str,
     id: &str,
@@ -101,7 +103,13 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO rotations (account_id, id, name, strategy, members, if_none_available, \
          first_touch_minutes, sla_action, max_hops, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, \
+         strategy = excluded.strategy, members = excluded.members, \
+         if_none_available = excluded.if_none_available, \
+         first_touch_minutes = excluded.first_touch_minutes, \
+         sla_action = excluded.sla_action, max_hops = excluded.max_hops, \
+         updated_at = excluded.updated_at",
     )
     .bind(account_id)
     .bind(id)
@@ -113,33 +121,6 @@ pub async fn insert(
     .bind(s.sla_action.as_str())
     .bind(s.max_hops)
     .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn update(
-    conn: &mut Conn,
-    account_id: &str,
-    id: &str,
-    s: &RotationSettings,
-    now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE rotations SET name = $1, strategy = $2, members = $3, if_none_available = $4, \
-         first_touch_minutes = $5, sla_action = $6, max_hops = $7, updated_at = $8 \
-         WHERE account_id = $9 AND id = $10",
-    )
-    .bind(&s.name)
-    .bind(s.strategy.as_str())
-    .bind(members_json(&s.members))
-    .bind(s.if_none_available.as_str())
-    .bind(s.first_touch_minutes)
-    .bind(s.sla_action.as_str())
-    .bind(s.max_hops)
-    .bind(now)
-    .bind(account_id)
-    .bind(id)
     .execute(conn)
     .await?;
     Ok(())
