@@ -195,5 +195,20 @@ async fn a_manager_builds_reorders_tests_and_backtests_rules() {
     let details = browser.text("dl.details").await;
     assert!(details.contains("Switzerland (CH)"), "{details}");
     assert!(details.contains("12 employees"), "{details}");
+
+    // On a phone the rules, a rotation and the Website page fit the screen's width.
+    browser.set_viewport_size(390, 844).await;
+    for (path, shot) in [
+        ("/settings/routing/rules".to_owned(), "52-rules-phone"),
+        (
+            format!("/settings/routing/rotations/{dach_id}"),
+            "53-rotation-phone",
+        ),
+        ("/settings/website".to_owned(), "54-website-phone"),
+    ] {
+        browser.open(&path).await;
+        browser.full_screenshot(shot).await;
+        assert_eq!(browser.horizontal_overflow().await, 0, "{path} overflows");
+    }
     browser.close().await;
 }
