@@ -1,6 +1,7 @@
 //! The rules, pure: roles, the one permission table, and validated input types.
 //! Nothing here touches SQL, HTTP or the clock.
 
+pub mod availability;
 pub mod conversation;
 pub mod country;
 pub mod kinds;
