@@ -417,6 +417,22 @@ pub fn read_hours(input: &[HoursInput], errors: &mut FieldErrors) -> Vec<Hours> 
     out
 }
 
+/// Reads an RFC 3339 time as epoch ms, naming `field` when it is not one.
+pub fn read_instant(raw: &str, field: &str, errors: &mut FieldErrors) -> Option<i64> {
+    let parsed = raw
+        .trim()
+        .parse::<Timestamp>()
+        .ok()
+        .map(Timestamp::as_millisecond);
+    if parsed.is_none() {
+        errors.add(
+            field,
+            "must be an RFC 3339 time, such as 2026-12-24T00:00:00Z",
+        );
+    }
+    parsed
+}
+
 /// Checks a time off's range: ends after it starts, at most a year long.
 pub fn check_time_off(starts_at: i64, ends_at: i64, errors: &mut FieldErrors) {
     if ends_at <= starts_at {

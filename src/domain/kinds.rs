@@ -103,6 +103,7 @@ closed_set! {
         TeamInvited = ("team.invited", "Member invited"),
         TeamJoined = ("team.joined", "Member joined"),
         TeamUpdated = ("team.updated", "Member changed"),
+        AvailabilityUpdated = ("team.availability_updated", "Availability changed"),
         InvitationRevoked = ("team.invitation_revoked", "Invitation withdrawn"),
         LinksRevoked = ("team.links_revoked", "Member's links withdrawn"),
         PasswordResetIssued = ("team.password_reset_issued", "Password-reset link issued"),

@@ -35,6 +35,10 @@ pub enum Action {
     RevokeInvitation(Role),
     /// Withdraw the pending password-reset links of a member with the given role.
     RevokeResets(Role),
+    /// Change a member's time zone, hours, time off or Away; `own` for one's own.
+    EditAvailability { own: bool },
+    /// Set a member's daily cap of routed leads.
+    SetDailyCap,
 }
 
 /// Whose a new lead will be, as seen by its creator.
@@ -140,6 +144,14 @@ pub fn check(role: Role, action: Action) -> Result<(), Denied> {
             role.is_admin(),
             "Only an Owner or Manager can assign or reassign leads.",
         ),
+        Action::EditAvailability { own } => (
+            own || role.is_admin(),
+            "Only an Owner or Manager can change a teammate's availability.",
+        ),
+        Action::SetDailyCap => (
+            role.is_admin(),
+            "Only an Owner or Manager can set a daily cap.",
+        ),
         Action::EditLead { own } => match role {
             Owner | Manager => (true, ""),
             Sales => (own, "Sales can only edit their own leads."),
@@ -200,6 +212,33 @@ mod tests {
                 check(inviter, Action::Invite(invitee)).is_ok(),
                 allowed,
                 "{inviter:?} invites {invitee:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn availability_and_caps() {
+        // (role, own availability, a teammate's, any daily cap)
+        let table = [
+            (Owner, true, true, true),
+            (Manager, true, true, true),
+            (Sales, true, false, false),
+            (Accounting, true, false, false),
+        ];
+        for (role, own, teammate, cap) in table {
+            assert_eq!(
+                check(role, Action::EditAvailability { own: true }).is_ok(),
+                own
+            );
+            assert_eq!(
+                check(role, Action::EditAvailability { own: false }).is_ok(),
+                teammate,
+                "{role:?} edits a teammate's availability"
+            );
+            assert_eq!(
+                check(role, Action::SetDailyCap).is_ok(),
+                cap,
+                "{role:?} sets a cap"
             );
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod availability;
 pub mod chat;
 pub mod housekeeping;
 pub mod intake;

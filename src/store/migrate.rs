@@ -43,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(14, "idem_request_hash", "0014_idem_request_hash"),
     migration!(15, "rules_and_rotations", "0015_rules_and_rotations"),
     migration!(16, "form_fields", "0016_form_fields"),
+    migration!(19, "availability", "0019_availability"),
 ];
 
 /// Any fixed number identifies our advisory lock among others on the same server.

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod availability;
 pub mod backup;
 pub mod check;
 pub mod conversations;
@@ -71,6 +72,32 @@ pub struct Db {
     /// that sees another's commit throws its cache away). On PostgreSQL the same pool.
     writer: AnyPool,
     pub backend: Backend,
+    /// What time it is for decisions that depend on it (working hours, caps): the system
+    /// clock, moved only by tests.
+    pub clock: Clock,
+}
+
+/// The system clock plus an offset that only tests set (shared by every clone of a `Db`).
+#[derive(Debug, Clone, Default)]
+pub struct Clock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl Clock {
+    /// Epoch milliseconds, UTC.
+    pub fn now(&self) -> i64 {
+        now_ms().saturating_add(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Moves this database's clock `ms` forward (tests only: nothing in the product
+    /// calls it).
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the clock to `at` (epoch ms) from now on, as it ticks.
+    pub fn set(&self, at: i64) {
+        self.0
+            .store(at - now_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Db {
@@ -119,6 +146,7 @@ impl Db {
                     pool,
                     writer,
                     backend,
+                    clock: Clock::default(),
                 })
             }
             Backend::Postgres => {
@@ -130,6 +158,7 @@ impl Db {
                     writer: pool.clone(),
                     pool,
                     backend,
+                    clock: Clock::default(),
                 })
             }
         }

@@ -44,6 +44,14 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
         )
         .await;
     let rotation_id = rotation.json["id"].as_str().unwrap().to_owned();
+    let time_off = app
+        .post(
+            &format!("/api/v1/team/{}/time-off", rep.id),
+            Some(&rep.token),
+            json!({"starts_at": "2027-01-04T00:00:00Z", "ends_at": "2027-01-05T00:00:00Z"}),
+        )
+        .await;
+    let time_off_id = time_off.json["id"].as_str().unwrap().to_owned();
     // Account B, an Owner: the strongest role there is, and still a stranger here.
     let stranger = app.signup("Other", "x@other.io").await;
 
@@ -65,6 +73,10 @@ async fn every_route_with_an_id_hides_other_accounts(app: TestApp) {
             template.replace("{id}", &rotation_id)
         } else if template.starts_with("/api/v1/team/invitations/") {
             template.replace("{id}", &invitation_id)
+        } else if template.contains("/time-off/") {
+            template
+                .replace("{user_id}", &rep.id)
+                .replace("{id}", &time_off_id)
         } else {
             template.replace("{user_id}", &rep.id)
         };

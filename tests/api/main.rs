@@ -9,6 +9,7 @@ mod isolation;
 
 mod accounts;
 mod audit;
+mod availability;
 mod backup;
 mod browser;
 mod chat;

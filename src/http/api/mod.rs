@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod availability;
 mod chat;
 mod leads;
 mod notifications;
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
         .merge(team::router())
+        .merge(availability::router())
         .merge(audit::router())
         .merge(leads::router())
         .merge(routing::router())
